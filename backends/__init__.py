@@ -1,0 +1,27 @@
+"""Model runtimes behind one small interface (``Backend.complete``).
+
+``backends.llamacpp`` drives a local GGUF model through llama-cpp-python with an
+llguidance token mask; it is imported lazily so the package works without it.
+"""
+
+from ._base import (
+    Backend,
+    Capabilities,
+    Completion,
+    ContextWindowExceeded,
+    FinishReason,
+    Message,
+    Request,
+    acomplete,
+)
+
+__all__ = [
+    "Backend",
+    "Capabilities",
+    "Completion",
+    "ContextWindowExceeded",
+    "FinishReason",
+    "Message",
+    "Request",
+    "acomplete",
+]

@@ -1,0 +1,189 @@
+"""Local GGUF models: llama-cpp-python for the forward pass, llguidance for the mask.
+
+Our own decode loop, because llama-cpp-python's grammar sampler takes GBNF only and
+its JSON-schema converter both pads output with whitespace and can crash the process
+on patterns such as ``\\d``. Per token we do: forward pass, mask, argmax. The KV cache
+of the longest common prompt prefix is kept between calls, so a shared system prompt
+(schema and instructions first, document last) is evaluated once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import os
+import threading
+import time
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._base import Capabilities, Completion, ContextWindowExceeded, Message, Request
+
+try:
+    import llama_cpp
+    import llguidance
+    import llguidance.llamacpp
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "the local backend needs llama-cpp-python and llguidance: "
+        "pip install 'structured-extract[local]'"
+    ) from exc
+
+
+class LlamaCppBackend:
+    """A ``llama_cpp.Llama`` (or a GGUF path) with grammar-constrained decoding."""
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] | llama_cpp.Llama,
+        *,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+    ) -> None:
+        if isinstance(model, llama_cpp.Llama):
+            self.llm = model
+            self._path = str(getattr(model, "model_path", "llama_cpp.Llama"))
+        else:
+            path = os.fspath(model)
+            if not os.path.isfile(path):
+                raise FileNotFoundError(f"no GGUF model file at {path!r}")
+            with _quiet_stderr():
+                self.llm = llama_cpp.Llama(
+                    model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False
+                )
+            self._path = path
+        vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
+        self.tokenizer = llguidance.llamacpp.lltokenizer_from_vocab(vocab)
+        self.n_vocab = int(self.llm.n_vocab())
+        self.eos = int(self.llm.token_eos())
+        self._formatter = _chat_formatter(self.llm)
+        self._lock = threading.Lock()  # one llama context is not thread-safe
+        self._mask = np.zeros((self.n_vocab + 31) // 32, dtype=np.int32)
+        self._capabilities = Capabilities(
+            grammar=True, prefix_cache=True, context_window=int(self.llm.n_ctx())
+        )
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
+
+    @property
+    def name(self) -> str:
+        return f"llama.cpp:{os.path.basename(self._path)}"
+
+    def prompt_tokens(self, messages: tuple[Message, ...]) -> list[int]:
+        prompt = self._formatter(
+            messages=[{"role": m.role, "content": m.content} for m in messages]
+        ).prompt
+        return list(self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
+
+    def complete(self, request: Request) -> Completion:
+        started = time.perf_counter()
+        tokens = self.prompt_tokens(request.messages)
+        window = self._capabilities.context_window or 0
+        if len(tokens) + request.max_tokens > window:
+            raise ContextWindowExceeded(len(tokens), window, request.max_tokens)
+        matcher = llguidance.LLMatcher(self.tokenizer, request.schema.grammar, log_level=0)
+        if matcher.is_error():
+            raise RuntimeError(f"grammar rejected by the engine: {matcher.get_error()}")
+        rng = np.random.default_rng(request.seed)
+        with self._lock:
+            cached = self._eval_prompt(tokens)
+            prompt_done = time.perf_counter()
+            out, finish = self._decode(matcher, request, rng)
+        ended = time.perf_counter()
+        text = self.tokenizer.decode_bytes(out).decode("utf-8", errors="replace")
+        return Completion(
+            text=text,
+            finish_reason=finish,
+            prompt_tokens=len(tokens),
+            completion_tokens=len(out),
+            cached_prompt_tokens=cached,
+            timings={
+                "prompt_s": prompt_done - started,
+                "decode_s": ended - prompt_done,
+                "total_s": ended - started,
+            },
+        )
+
+    def _eval_prompt(self, tokens: list[int]) -> int:
+        """Evaluate only the part of the prompt the KV cache does not hold already."""
+        held = self.llm.n_tokens
+        common = 0
+        limit = min(held, len(tokens) - 1)  # re-evaluate at least one token for fresh logits
+        ids = self.llm.input_ids
+        while common < limit and ids[common] == tokens[common]:
+            common += 1
+        self.llm.n_tokens = common  # eval() drops the KV entries past this point
+        self.llm.eval(tokens[common:])
+        return common
+
+    def _decode(
+        self, matcher: Any, request: Request, rng: np.random.Generator
+    ) -> tuple[list[int], str]:
+        out: list[int] = []
+        while not matcher.is_stopped():
+            if len(out) >= request.max_tokens:
+                return out, "length"
+            token = self._next_token(matcher, request.temperature, rng)
+            if not matcher.consume_token(token):
+                raise RuntimeError(f"engine refused token {token}: {matcher.get_error()}")
+            if token == self.eos:
+                break
+            out.append(token)
+            if matcher.is_stopped():
+                break
+            self.llm.eval([token])
+        return out, "stop"
+
+    def _next_token(self, matcher: Any, temperature: float, rng: np.random.Generator) -> int:
+        mask = self._mask
+        matcher.unsafe_compute_mask_ptr(mask.ctypes.data, mask.nbytes)
+        allowed = np.unpackbits(mask.view(np.uint8), bitorder="little")[: self.n_vocab]
+        logits = self._last_logits()
+        masked = np.where(allowed.astype(bool), logits, -np.inf)
+        if temperature <= 0:
+            return int(np.argmax(masked))
+        scaled = (masked - masked.max()) / temperature
+        probs = np.exp(scaled)
+        probs /= probs.sum()
+        return int(rng.choice(self.n_vocab, p=probs))
+
+    def _last_logits(self) -> NDArray[np.float32]:
+        ptr = llama_cpp.llama_get_logits_ith(self.llm.ctx, -1)
+        return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
+
+
+def _chat_formatter(llm: llama_cpp.Llama) -> Jinja2ChatFormatter:
+    template = llm.metadata.get("tokenizer.chat_template")
+    if not template:
+        raise ValueError(
+            "this GGUF file has no chat template (tokenizer.chat_template); "
+            "use an instruction-tuned model"
+        )
+    detok = llm.detokenize
+    eos = detok([llm.token_eos()], special=True).decode("utf-8", errors="replace")
+    bos = detok([llm.token_bos()], special=True).decode("utf-8", errors="replace")
+    return Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Any:
+    """llama.cpp prints load logs from C on fd 2 even with verbose=False."""
+    try:
+        fd = os.dup(2)
+    except OSError:  # pragma: no cover
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(fd, 2)
+        os.close(fd)
+
+

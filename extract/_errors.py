@@ -1,0 +1,58 @@
+"""The exception tree. Misuse and model misbehaviour are kept apart.
+
+    ExtractError                   base of everything this package raises
+    ├── UsageError                 you called the API wrong (also a TypeError)
+    │   └── UnsupportedTypeError   the type cannot be turned into a schema
+    ├── ModelLoadError             the model file is missing or not loadable
+    ├── ContextWindowError         the prompt does not fit the model's context
+    └── ExtractionError            the model never produced a valid object;
+                                   carries every attempt
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._result import Attempt, Usage
+
+
+class ExtractError(Exception):
+    """Base class of every error raised by ``extract``."""
+
+
+class UsageError(ExtractError, TypeError):
+    """The API was called with arguments it cannot work with."""
+
+
+class UnsupportedTypeError(UsageError):
+    """The requested type has no JSON Schema (e.g. an arbitrary class)."""
+
+
+class ModelLoadError(ExtractError):
+    """The model could not be found or loaded."""
+
+
+class ContextWindowError(ExtractError):
+    """The prompt (instructions, schema, examples and text) leaves no room to answer."""
+
+    def __init__(self, message: str, *, prompt_tokens: int, context_window: int) -> None:
+        super().__init__(message)
+        self.prompt_tokens = prompt_tokens
+        self.context_window = context_window
+
+
+class ExtractionError(ExtractError):
+    """Every attempt produced output that failed validation (or was cut off)."""
+
+    def __init__(self, target: str, attempts: list[Attempt], usage: Usage) -> None:
+        self.target = target
+        self.attempts = attempts
+        self.usage = usage
+        last = attempts[-1]
+        reason = "output was truncated at max_tokens" if last.truncated else "output failed validation"
+        problems = "\n".join(f"  - {e}" for e in last.errors[:10])
+        super().__init__(
+            f"no valid {target} after {len(attempts)} attempt(s): {reason}\n"
+            f"last output: {last.raw[:300]!r}\n{problems}"
+        )

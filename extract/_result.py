@@ -1,0 +1,53 @@
+"""What one extraction returns: the value and how it was obtained."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from schemas import ConstraintReport
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_prompt_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.cached_prompt_tokens + other.cached_prompt_tokens,
+        )
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One model call: its raw output and, if it was rejected, why."""
+
+    raw: str
+    errors: tuple[str, ...]
+    truncated: bool
+    usage: Usage
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass(frozen=True)
+class Result(Generic[T]):
+    value: T
+    raw: str
+    attempts: list[Attempt]
+    usage: Usage
+    report: ConstraintReport
+    timings: dict[str, float] = field(default_factory=dict)

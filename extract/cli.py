@@ -1,0 +1,103 @@
+"""The ``extract`` command: ``run``, ``demo`` and ``check``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter
+
+from ._errors import ExtractError
+
+
+def load_target(spec: str) -> Any:
+    """``package.module:Name`` -> the object, or a JSON Schema file path -> its dict."""
+    if os.path.isfile(spec) and spec.endswith(".json"):
+        with open(spec, encoding="utf-8") as f:
+            loaded: Any = json.load(f)
+        return loaded
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not attr:
+        raise SystemExit(f"--schema must be package.module:Name or a .json file, got {spec!r}")
+    sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SystemExit(f"cannot import {module_name!r}: {exc}") from exc
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise SystemExit(f"{module_name!r} has no attribute {attr!r}") from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ._api import Extractor
+
+    target = load_target(args.schema)
+    extractor = Extractor(args.model)
+    failures = 0
+    for path in args.files:
+        line: dict[str, Any] = {"input": path}
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            result = extractor.run(target, text, max_retries=args.max_retries)
+            line["value"] = _jsonable(result.value, target)
+            line["attempts"] = len(result.attempts)
+        except (OSError, UnicodeDecodeError, ExtractError) as exc:
+            failures += 1
+            line["error"] = f"{type(exc).__name__}: {exc}"
+        print(json.dumps(line, ensure_ascii=False), flush=True)
+    print(f"{len(args.files) - failures} extracted, {failures} failed", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from ._api import compile_target
+
+    compiled = compile_target(load_target(args.schema))
+    print(compiled.report.render())
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ._demo import run_demo
+
+    return run_demo(args.model)
+
+
+def _jsonable(value: Any, target: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(target, dict):
+        return value
+    return TypeAdapter(target).dump_python(value, mode="json")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="extract", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="extract one record per input file, as JSON lines")
+    run.add_argument("--schema", required=True, help="package.module:Model or schema.json")
+    run.add_argument("--model", help="GGUF path (default: $EXTRACT_MODEL or the embedded model)")
+    run.add_argument("--max-retries", type=int, default=2)
+    run.add_argument("files", nargs="+")
+    run.set_defaults(func=cmd_run)
+    check = sub.add_parser("check", help="print the constraint report of a schema")
+    check.add_argument("--schema", required=True, help="package.module:Model or schema.json")
+    check.set_defaults(func=cmd_check)
+    demo = sub.add_parser("demo", help="extract records from the bundled sample texts")
+    demo.add_argument("--model", help="GGUF path (default: the embedded model)")
+    demo.set_defaults(func=cmd_demo)
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except ExtractError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return code

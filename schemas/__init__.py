@@ -1,0 +1,36 @@
+"""The schema compiler: from the types people write to grammars models must follow.
+
+The pipeline, each step a pure function:
+
+1. ``schema_of``: a Pydantic type (a model, ``list[Model]``, a union...) or a raw JSON
+   Schema dict -> JSON Schema.
+2. ``normalize``: close Pydantic objects (no invented keys), translate Python regexes to
+   the engine's dialect, drop what no grammar can express (recorded, not lost).
+3. ``compile_schema``: -> an llguidance grammar for compact JSON plus a
+   ``ConstraintReport`` of what the grammar enforces and what is validated after
+   decoding. Never raises on an inexpressible schema: it degrades instead.
+
+Results are cached by schema content. This package imports no model runtime.
+"""
+
+from ._compile import GRAMMAR_OPTIONS, CompiledSchema, compile_schema, schema_key
+from ._errors import SchemaError
+from ._normalize import normalize, schema_of
+from ._regex import RegexTranslation, translate_pattern
+from ._report import Constraint, ConstraintReport
+from ._validate import Invalid
+
+__all__ = [
+    "GRAMMAR_OPTIONS",
+    "CompiledSchema",
+    "Constraint",
+    "ConstraintReport",
+    "Invalid",
+    "RegexTranslation",
+    "SchemaError",
+    "compile_schema",
+    "normalize",
+    "schema_key",
+    "schema_of",
+    "translate_pattern",
+]
