@@ -14,6 +14,7 @@ import contextlib
 import os
 import threading
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -55,8 +56,7 @@ class LlamaCppBackend:
                     model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False
                 )
             self._path = path
-        vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
-        self.tokenizer = llguidance.llamacpp.lltokenizer_from_vocab(vocab)
+        self.tokenizer = tokenizer_for(self.llm)
         self.n_vocab = int(self.llm.n_vocab())
         self.eos = int(self.llm.token_eos())
         self._formatter = _chat_formatter(self.llm)
@@ -155,6 +155,18 @@ class LlamaCppBackend:
     def _last_logits(self) -> NDArray[np.float32]:
         ptr = llama_cpp.llama_get_logits_ith(self.llm.ctx, -1)
         return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
+
+
+def tokenizer_for(llm: llama_cpp.Llama) -> Any:
+    """llguidance's view of the model's vocabulary (about a second: build it once).
+
+    The tokenizer calls into ``llm``'s vocab: keep ``llm`` alive as long as it is used.
+    """
+    vocab = llama_cpp.llama_model_get_vocab(llm.model)
+    with warnings.catch_warnings():
+        # llguidance calls a llama.cpp symbol that llama-cpp-python marks deprecated.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return llguidance.llamacpp.lltokenizer_from_vocab(vocab)
 
 
 def _chat_formatter(llm: llama_cpp.Llama) -> Jinja2ChatFormatter:

@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -44,18 +45,27 @@ class CompiledSchema:
     validate: Callable[[str], Any]  # returns the value, or schemas.Invalid
 
 
-_cache: dict[str, CompiledSchema] = {}
+_CACHE_SIZE = 1024
+_cache: OrderedDict[tuple[str, Any], CompiledSchema] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
 def compile_schema(target: Any) -> CompiledSchema:
     """Compile a Pydantic type, ``list[Model]`` or raw JSON Schema dict (cached by content)."""
     schema, source = schema_of(target)
-    key = schema_key(schema, target if source == "pydantic" else None)
+    key = schema_key(schema)
+    # Two Pydantic types with equal schemas can differ in validators: the type itself
+    # is part of the cache key. Raw schemas are keyed by content alone.
+    cache_key = (key, target if source == "pydantic" else None)
+    try:
+        hash(cache_key)
+    except TypeError:
+        cache_key = (key, id(target))  # unhashable annotation metadata: cache per object
     with _cache_lock:
-        hit = _cache.get(key)
-    if hit is not None:
-        return hit
+        hit = _cache.get(cache_key)
+        if hit is not None:
+            _cache.move_to_end(cache_key)
+            return hit
     validator: Callable[[str], Any] = (
         PydanticValidator(target) if source == "pydantic" else JsonSchemaValidator(schema)
     )
@@ -64,16 +74,15 @@ def compile_schema(target: Any) -> CompiledSchema:
     report = _with_validators(report, target)
     compiled = CompiledSchema(schema, grammar, report, key, validator)
     with _cache_lock:
-        _cache[key] = compiled
+        _cache[cache_key] = compiled
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
     return compiled
 
 
-def schema_key(schema: JsonSchema, target: Any = None) -> str:
-    # Two Pydantic types with equal schemas can differ in validators, so the type
-    # itself is part of the key; raw schemas are keyed by content alone.
+def schema_key(schema: JsonSchema) -> str:
+    """A content hash of a JSON Schema."""
     text = json.dumps(schema, sort_keys=True, separators=(",", ":"))
-    if target is not None:
-        text += f"|{getattr(target, '__module__', '')}.{getattr(target, '__qualname__', repr(target))}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -134,8 +143,10 @@ def _split(
     kept = {(c.path, c.keyword) for c in _constraints(used)} if step > 0 else None
     enforced, after = [], []
     for c in constraints:
+        inside_lost = any(f"/{k}" in c.path.split("/properties/")[-1] for k in unimplemented)
         lost = (
-            c.keyword in unimplemented
+            inside_lost
+            or c.keyword in unimplemented
             or (c.keyword == "format" and c.detail in unknown_formats)
             or (kept is not None and (c.path, c.keyword) not in kept)
         )

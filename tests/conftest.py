@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "default", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=60
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "jsonschemabench"
+
+
+@pytest.fixture(scope="session")
+def tokenizer() -> Any:
+    """The embedded model's tokenizer for llguidance, from the vocab only (no weights)."""
+    import llama_cpp
+
+    from backends.llamacpp import tokenizer_for
+    from extract._model import default_model_path
+
+    # The tokenizer calls into this Llama's vocab: keep it alive for the session.
+    llm = llama_cpp.Llama(model_path=default_model_path(), vocab_only=True, verbose=False)
+    _keep_alive.append(llm)
+    return tokenizer_for(llm)
+
+
+_keep_alive: list[Any] = []
+
+
+@pytest.fixture(scope="session")
+def extractor() -> Iterator[Any]:
+    import extract
+
+    yield extract.default_extractor()

@@ -1,0 +1,120 @@
+"""Property tests of the compiler: the grammar allows exactly what the schema does."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from hypothesis_jsonschema import from_schema
+from pydantic import BaseModel
+
+import schemas
+from tests.grammar_tools import accepts, random_walk, representable
+from tests.schema_strategies import JSON_SCHEMAS, compact, in_schema_order, pydantic_models
+
+FORMATS = jsonschema.Draft202012Validator.FORMAT_CHECKER
+SLOW = settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+
+@SLOW
+@given(schema=JSON_SCHEMAS, seed=st.integers(0, 2**32))
+def test_every_walk_of_a_json_schema_grammar_is_valid(tokenizer: Any, schema: dict[str, Any], seed: int) -> None:
+    compiled = schemas.compile_schema(schema)
+    text = random_walk(tokenizer, compiled.grammar, seed)
+    assume(text is not None)
+    assert text is not None
+    errors = list(jsonschema.Draft202012Validator(schema, format_checker=FORMATS).iter_errors(json.loads(text)))
+    # Only what the report says is validated after decoding may fail here.
+    assert not errors or compiled.report.validated_after, (text, errors)
+
+
+@SLOW
+@given(data=st.data(), schema=JSON_SCHEMAS)
+def test_every_valid_instance_is_accepted(tokenizer: Any, data: st.DataObject, schema: dict[str, Any]) -> None:
+    compiled = schemas.compile_schema(schema)
+    instance = data.draw(from_schema(schema))
+    # We assert "format" (as Pydantic does); hypothesis-jsonschema treats unknown
+    # formats as annotations, so keep only instances that pass the format checker.
+    assume(jsonschema.Draft202012Validator(schema, format_checker=FORMATS).is_valid(instance))
+    text = compact(in_schema_order(instance, schema))
+    assume(representable(tokenizer, text))
+    assert accepts(tokenizer, compiled.grammar, text), (text, compiled.report.render())
+
+
+@SLOW
+@given(model=pydantic_models(), seed=st.integers(0, 2**32))
+def test_every_walk_of_a_model_grammar_validates(tokenizer: Any, model: type[BaseModel], seed: int) -> None:
+    compiled = schemas.compile_schema(model)
+    text = random_walk(tokenizer, compiled.grammar, seed)
+    assume(text is not None)
+    assert text is not None
+    outcome = compiled.validate(text)
+    if isinstance(outcome, schemas.Invalid):
+        # Only what the report says is validated after decoding may fail here.
+        assert compiled.report.validated_after, (text, outcome.errors)
+    else:
+        assert isinstance(outcome, model)
+
+
+@SLOW
+@given(data=st.data(), model=pydantic_models())
+def test_every_model_instance_is_accepted(tokenizer: Any, data: st.DataObject, model: type[BaseModel]) -> None:
+    compiled = schemas.compile_schema(model)
+    raw = data.draw(from_schema(model.model_json_schema()))
+    try:
+        instance = model.model_validate(raw)
+    except Exception:
+        assume(False)  # JSON Schema is looser than the model (e.g. tuples); skip those
+        return
+    text = compact(instance.model_dump(mode="json"))
+    assume(representable(tokenizer, text))
+    assert accepts(tokenizer, compiled.grammar, text), (text, compiled.report.render())
+
+
+def test_objects_are_closed_for_models(tokenizer: Any) -> None:
+    class Person(BaseModel):
+        name: str
+
+    compiled = schemas.compile_schema(Person)
+    assert accepts(tokenizer, compiled.grammar, '{"name":"A"}')
+    assert not accepts(tokenizer, compiled.grammar, '{"name":"A","skills_list":[]}')
+
+
+def test_grammar_is_compact(tokenizer: Any) -> None:
+    class Point(BaseModel):
+        x: int
+        y: int
+
+    compiled = schemas.compile_schema(Point)
+    assert accepts(tokenizer, compiled.grammar, '{"x":1,"y":2}')
+    assert not accepts(tokenizer, compiled.grammar, '{"x": 1, "y": 2}')
+
+
+def test_compiled_schemas_are_cached() -> None:
+    class Thing(BaseModel):
+        a: int
+
+    assert schemas.compile_schema(Thing) is schemas.compile_schema(Thing)
+    raw = {"type": "object", "properties": {"a": {"type": "integer"}}}
+    assert schemas.compile_schema(raw) is schemas.compile_schema(dict(raw))
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "string", "pattern": "(?<=a)b"},
+        {"type": "string", "pattern": r"(a)\1"},
+        {"type": "string", "pattern": "a{"},
+        {"type": "array", "items": {"type": "integer"}, "uniqueItems": True},
+        {"type": "string", "format": "no-such-format"},
+        {"not": {"type": "string"}},
+    ],
+)
+def test_inexpressible_schemas_degrade_and_say_so(schema: dict[str, Any]) -> None:
+    compiled = schemas.compile_schema(schema)
+    assert compiled.report.degraded
+    assert compiled.report.validated_after or compiled.report.notes

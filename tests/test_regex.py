@@ -1,0 +1,74 @@
+"""Python ``pattern`` semantics survive translation: the grammar accepts a string
+exactly when ``re.search`` finds the pattern in it."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import schemas
+from tests.grammar_tools import accepts, representable
+
+PATTERNS = [
+    r"^\d{2,3}$",
+    r"\d",
+    r"^\w+$",
+    r"^[\w.-]+@[\w-]+\.\w+$",
+    r"^\s*\S+\s*$",
+    r"^(cat|dog)s?$",
+    r"a|^b",
+    r"\Aabc\Z",
+    r"^[^\d]*$",
+    r"^[]x]+$",
+    r"^\D+$",
+]
+TEXT = st.text(
+    alphabet=st.sampled_from(list("ab c1٣_x]@.-é\tZ中")) | st.characters(codec="utf-8"),
+    max_size=8,
+)
+
+
+@settings(max_examples=40)
+@pytest.mark.parametrize("pattern", PATTERNS)
+@given(text=TEXT)
+def test_grammar_matches_python_search(tokenizer: Any, pattern: str, text: str) -> None:
+    # llguidance wants DEL escaped inside JSON strings; JSON allows both spellings.
+    encoded = json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+    assume(representable(tokenizer, encoded))
+    compiled = schemas.compile_schema({"type": "string", "pattern": pattern})
+    assert not compiled.report.degraded
+    expected = re.search(pattern, text) is not None
+    assert accepts(tokenizer, compiled.grammar, encoded) == expected
+
+
+@pytest.mark.parametrize(
+    ("pattern", "problem"),
+    [
+        (r"(?<=a)b", "lookaround"),
+        (r"a(?!b)", "lookaround"),
+        (r"(a)\1", "backreference"),
+        (r"(?P<x>a)(?P=x)", "backreference"),
+        (r"\bword\b", "word boundary"),
+    ],
+)
+def test_inexpressible_patterns_are_reported(pattern: str, problem: str) -> None:
+    result = schemas.translate_pattern(pattern)
+    assert result.pattern is None
+    assert result.problem is not None and problem in result.problem
+    compiled = schemas.compile_schema({"type": "string", "pattern": pattern})
+    assert any(c.keyword == "pattern" for c in compiled.report.validated_after)
+
+
+def test_invalid_regex_is_a_clear_error() -> None:
+    assert "not a valid Python regex" in (schemas.translate_pattern("(").problem or "")
+    with pytest.raises(schemas.SchemaError, match="regex"):
+        schemas.compile_schema({"type": "string", "pattern": "("})
+
+
+def test_escaped_backslash_is_not_a_class() -> None:
+    assert schemas.translate_pattern(r"\\d").pattern == r"\\d"
