@@ -10,7 +10,6 @@ of the longest common prompt prefix is kept between calls, so a shared system pr
 from __future__ import annotations
 
 import contextlib
-
 import os
 import threading
 import time
@@ -20,7 +19,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._base import Capabilities, Completion, ContextWindowExceeded, Message, Request
+from ._base import (
+    Capabilities,
+    Completion,
+    ContextWindowExceeded,
+    FinishReason,
+    Message,
+    Request,
+)
 
 try:
     import llama_cpp
@@ -75,9 +81,8 @@ class LlamaCppBackend:
         return f"llama.cpp:{os.path.basename(self._path)}"
 
     def prompt_tokens(self, messages: tuple[Message, ...]) -> list[int]:
-        prompt = self._formatter(
-            messages=[{"role": m.role, "content": m.content} for m in messages]
-        ).prompt
+        chat: list[Any] = [{"role": m.role, "content": m.content} for m in messages]
+        prompt = self._formatter(messages=chat).prompt
         return list(self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
 
     def complete(self, request: Request) -> Completion:
@@ -123,7 +128,7 @@ class LlamaCppBackend:
 
     def _decode(
         self, matcher: Any, request: Request, rng: np.random.Generator
-    ) -> tuple[list[int], str]:
+    ) -> tuple[list[int], FinishReason]:
         out: list[int] = []
         while not matcher.is_stopped():
             if len(out) >= request.max_tokens:
@@ -197,5 +202,3 @@ def _quiet_stderr() -> Any:
     finally:
         os.dup2(fd, 2)
         os.close(fd)
-
-

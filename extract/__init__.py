@@ -1,7 +1,7 @@
 """Typed records out of text: Pydantic models in, validated instances out.
 
-    import extract
-    person = extract.extract(Person, "Alice, 31, lives in Paris.")
+import extract
+person = extract.extract(Person, "Alice, 31, lives in Paris.")
 """
 
 from ._api import Extractor, aextract, default_extractor, extract

@@ -53,7 +53,7 @@ class Extractor:
 
     async def arun(self, target: Any, text: str, **options: Any) -> Result[Any]:
         """Async ``run``: the model call happens in a worker thread."""
-        return await asyncio.to_thread(self.run, target, text, **options)
+        return await asyncio.to_thread(lambda: self.run(target, text, **options))
 
     @overload
     async def aextract(self, target: type[T], text: str, **options: Any) -> T: ...
@@ -103,7 +103,9 @@ def parse_options(target: Any, options: dict[str, Any]) -> Options:
     unknown = sorted(set(options) - set(_OPTION_NAMES))
     if unknown:
         raise UsageError(f"unknown option(s) {unknown}; known: {list(_OPTION_NAMES)}")
-    parsed = Options(**{**options, "examples": tuple(_examples(target, options.get("examples", ())))})
+    parsed = Options(
+        **{**options, "examples": tuple(_examples(target, options.get("examples", ())))}
+    )
     if not isinstance(parsed.max_retries, int) or parsed.max_retries < 0:
         raise UsageError("max_retries must be an int >= 0")
     if not isinstance(parsed.max_tokens, int) or parsed.max_tokens < 1:
@@ -143,7 +145,11 @@ def _backend_for(model: Any, options: dict[str, Any]) -> Backend:
         model = default_model_path()
     if isinstance(model, (str, os.PathLike)):
         path = os.fspath(model)
-        if ":" in path and not os.path.exists(path) and path.split(":", 1)[0] in ("openai", "anthropic"):
+        if (
+            ":" in path
+            and not os.path.exists(path)
+            and path.split(":", 1)[0] in ("openai", "anthropic")
+        ):
             raise UsageError(f"hosted backends ({path.split(':', 1)[0]}) are not available yet")
         if not os.path.isfile(path):
             raise ModelLoadError(f"no GGUF model file at {path!r}")

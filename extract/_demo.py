@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field
 from ._api import Extractor
 from ._errors import ExtractionError
 
-
 # Bounded strings keep a small model from rambling: the grammar ends them in time.
 Short = Annotated[str, Field(max_length=40)]
 
@@ -68,8 +67,7 @@ def run_demo(model: str | None = None) -> int:
             print(f"   failed: {exc}\n")
             continue
         print(f"   {result.value!r}")
-        print(
-            f"   {result.timings['total_s']:.2f} s, {result.usage.completion_tokens} output tokens, "
-            f"{len(result.attempts)} attempt(s)\n"
-        )
+        seconds = result.timings["total_s"]
+        tokens = result.usage.completion_tokens
+        print(f"   {seconds:.2f} s, {tokens} output tokens, {len(result.attempts)} attempt(s)\n")
     return 1 if failures else 0

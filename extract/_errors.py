@@ -1,12 +1,12 @@
 """The exception tree. Misuse and model misbehaviour are kept apart.
 
-    ExtractError                   base of everything this package raises
-    ├── UsageError                 you called the API wrong (also a TypeError)
-    │   └── UnsupportedTypeError   the type cannot be turned into a schema
-    ├── ModelLoadError             the model file is missing or not loadable
-    ├── ContextWindowError         the prompt does not fit the model's context
-    └── ExtractionError            the model never produced a valid object;
-                                   carries every attempt
+ExtractError                   base of everything this package raises
+├── UsageError                 you called the API wrong (also a TypeError)
+│   └── UnsupportedTypeError   the type cannot be turned into a schema
+├── ModelLoadError             the model file is missing or not loadable
+├── ContextWindowError         the prompt does not fit the model's context
+└── ExtractionError            the model never produced a valid object;
+                               carries every attempt
 """
 
 from __future__ import annotations
@@ -50,7 +50,9 @@ class ExtractionError(ExtractError):
         self.attempts = attempts
         self.usage = usage
         last = attempts[-1]
-        reason = "output was truncated at max_tokens" if last.truncated else "output failed validation"
+        reason = (
+            "output was truncated at max_tokens" if last.truncated else "output failed validation"
+        )
         problems = "\n".join(f"  - {e}" for e in last.errors[:10])
         super().__init__(
             f"no valid {target} after {len(attempts)} attempt(s): {reason}\n"

@@ -44,8 +44,8 @@ def run_extraction(
             messages,
             compiled,
             max_tokens=max_tokens,
-            temperature=options.temperature,
-            seed=None if options.seed is None else options.seed + number,
+            temperature=retry_temperature(options.temperature, number),
+            seed=(options.seed or 0) + number,
         )
         call_started = time.perf_counter()
         try:
@@ -85,6 +85,14 @@ def run_extraction(
             timings={"total_s": time.perf_counter() - started, **completion.timings},
         )
     raise ExtractionError(type_name(target), attempts, usage)
+
+
+RETRY_TEMPERATURE_STEP = 0.3
+
+
+def retry_temperature(temperature: float, attempt: int) -> float:
+    """Greedy decoding repeats itself: each retry samples a little hotter to differ."""
+    return max(temperature, min(1.0, RETRY_TEMPERATURE_STEP * attempt))
 
 
 def type_name(target: Any) -> str:

@@ -55,6 +55,10 @@ def repair_messages(
 def dump_example(value: Any, target: Any) -> str:
     if isinstance(value, BaseModel):
         return value.model_dump_json()
-    if isinstance(target, dict):
-        return json.dumps(value, separators=(",", ":"))
-    return TypeAdapter(target).dump_json(value).decode()
+    if (
+        isinstance(target, dict)
+        or isinstance(value, (dict, str, int, float, bool))
+        or value is None
+    ):
+        return json.dumps(value, separators=(",", ":"), default=str)
+    return TypeAdapter(target).dump_json(value, warnings=False).decode()

@@ -11,8 +11,9 @@ import json
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from llguidance import LLMatcher
 from pydantic import BaseModel
@@ -21,8 +22,11 @@ from ._normalize import VALIDATION_KEYWORDS, JsonSchema, Normalized, normalize, 
 from ._report import Constraint, ConstraintReport
 from ._validate import JsonSchemaValidator, PydanticValidator
 
+if TYPE_CHECKING:
+    from llguidance._lib import JsonCompileOptions
+
 # Compact JSON: no optional whitespace, so no tokens are spent on it.
-GRAMMAR_OPTIONS: dict[str, Any] = {
+GRAMMAR_OPTIONS: JsonCompileOptions = {
     "whitespace_flexible": False,
     "item_separator": ",",
     "key_separator": ":",
@@ -103,11 +107,15 @@ def _grammar_with_fallbacks(normalized: Normalized) -> tuple[str, ConstraintRepo
             continue
         is_error, messages = LLMatcher.validate_grammar_with_warnings(grammar)
         if is_error:
-            notes.append(f"grammar {label!r} rejected: {messages[0] if messages else 'unknown error'}")
+            notes.append(
+                f"grammar {label!r} rejected: {messages[0] if messages else 'unknown error'}"
+            )
             continue
         enforced, after = _split(constraints, schema, messages, step)
         after = list(normalized.dropped) + after
-        notes.extend(m for m in messages if not _UNIMPLEMENTED.match(m) and not _UNKNOWN_FORMAT.match(m))
+        notes.extend(
+            m for m in messages if not _UNIMPLEMENTED.match(m) and not _UNKNOWN_FORMAT.match(m)
+        )
         if step > 0:
             notes.append(f"grammar loosened to {label!r}; the rest is validated after decoding")
         report = ConstraintReport(
@@ -185,7 +193,9 @@ def _with_validators(report: ConstraintReport, target: Any) -> ConstraintReport:
     )
 
 
-def _custom_validators(target: Any, path: str = "", seen: set[int] | None = None) -> list[tuple[str, str]]:
+def _custom_validators(
+    target: Any, path: str = "", seen: set[int] | None = None
+) -> list[tuple[str, str]]:
     """Pydantic validators reachable from the target type: a grammar cannot run them."""
     seen = set() if seen is None else seen
     out: list[tuple[str, str]] = []

@@ -22,12 +22,40 @@ JsonSchema = dict[str, Any]
 
 # Keywords that constrain values, in the order the report lists them.
 VALIDATION_KEYWORDS = (
-    "type", "enum", "const", "properties", "required", "additionalProperties",
-    "items", "prefixItems", "minItems", "maxItems", "uniqueItems", "contains",
-    "minLength", "maxLength", "pattern", "format", "minimum", "maximum",
-    "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "anyOf", "oneOf", "allOf",
-    "not", "minProperties", "maxProperties", "patternProperties", "propertyNames",
-    "dependentRequired", "dependentSchemas", "if", "then", "else",
+    "type",
+    "enum",
+    "const",
+    "properties",
+    "required",
+    "additionalProperties",
+    "items",
+    "prefixItems",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "contains",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "format",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "anyOf",
+    "oneOf",
+    "allOf",
+    "not",
+    "minProperties",
+    "maxProperties",
+    "patternProperties",
+    "propertyNames",
+    "dependentRequired",
+    "dependentSchemas",
+    "if",
+    "then",
+    "else",
 )
 
 
@@ -57,10 +85,13 @@ def schema_of(target: Any) -> tuple[JsonSchema, str]:
 def normalize(schema: JsonSchema, source: str) -> Normalized:
     """Close Pydantic objects, translate patterns, and record what had to go."""
     result = Normalized(schema=copy.deepcopy(schema), source=source)
+    if source == "pydantic":
+        _bound_recursion(result)
     for path, node in walk(result.schema):
         _close_object(node, source)
         _translate_pattern(path, node, result)
         _drop_pydantic_only(node)
+        _property_names_as_pattern(path, node, result)
     return result
 
 
@@ -74,8 +105,18 @@ def walk(schema: Any, path: str = "") -> Iterator[tuple[str, JsonSchema]]:
             if isinstance(value, dict):
                 for name, sub in value.items():
                     yield from walk(sub, f"{path}/{key}/{name}")
-        elif key in ("items", "additionalProperties", "not", "if", "then", "else",
-                     "contains", "propertyNames", "additionalItems", "unevaluatedProperties"):
+        elif key in (
+            "items",
+            "additionalProperties",
+            "not",
+            "if",
+            "then",
+            "else",
+            "contains",
+            "propertyNames",
+            "additionalItems",
+            "unevaluatedProperties",
+        ):
             if isinstance(value, dict):
                 yield from walk(value, f"{path}/{key}")
             elif isinstance(value, list):
@@ -113,6 +154,114 @@ def _drop_pydantic_only(node: JsonSchema) -> None:
     # OpenAPI's discriminator is an annotation here: the union already lists every
     # branch with its Literal tag, which the grammar enforces.
     node.pop("discriminator", None)
+
+
+def _property_names_as_pattern(path: str, node: JsonSchema, result: Normalized) -> None:
+    """``dict[Annotated[str, ...], X]``: key constraints as a patternProperties regex.
+
+    llguidance has no ``propertyNames``, but it does constrain keys by
+    ``patternProperties``; a length bound or a single pattern converts exactly.
+    """
+    names = node.get("propertyNames")
+    if not isinstance(names, dict) or "properties" in node or "patternProperties" in node:
+        return
+    if (
+        set(names) - {"minLength", "maxLength", "pattern", "type"}
+        or names.get("type", "string") != "string"
+    ):
+        return
+    if "pattern" in names and ({"minLength", "maxLength"} & set(names)):
+        return  # two constraints on one key need an intersection: leave it to validation
+    if "pattern" in names:
+        translated = translate_pattern(str(names["pattern"]))
+        if translated.pattern is None:
+            return
+        regex = translated.pattern
+    else:
+        low = int(names.get("minLength", 0))
+        high = names.get("maxLength")
+        regex = f"^(?s:.){{{low},{'' if high is None else int(high)}}}$"
+    values = node.get("additionalProperties", True)
+    node["patternProperties"] = {regex: values if isinstance(values, dict) else {}}
+    node["additionalProperties"] = False
+    del node["propertyNames"]
+    result.notes.append(f"{path or '/'}: propertyNames enforced as patternProperties {regex!r}")
+
+
+# How deep a recursive model may nest in the grammar. Small models, greedy, fall into
+# endless self-similar nesting ({"children":[{"children":[...); a bound ends it.
+RECURSION_DEPTH = 4
+_DEF_PREFIX = "#/$defs/"
+
+
+def _bound_recursion(result: Normalized) -> None:
+    """Unroll self-referencing ``$defs`` into RECURSION_DEPTH levels.
+
+    At the last level a reference becomes ``false``: an optional field or a list
+    of children can then only be absent or empty. Validation still uses the model.
+    """
+    schema = result.schema
+    defs = schema.get("$defs")
+    if not isinstance(defs, dict):
+        return
+    refs = {name: _refs_in(body) for name, body in defs.items()}
+    recursive = {name for name in defs if name in _reachable(name, refs)}
+    if not recursive:
+        return
+    unrolled = {name: body for name, body in defs.items() if name not in recursive}
+    for level in range(1, RECURSION_DEPTH + 1):
+        nxt = level + 1 if level < RECURSION_DEPTH else None
+        for name in recursive:
+            unrolled[f"{name}__{level}"] = _retarget(copy.deepcopy(defs[name]), recursive, nxt)
+    for name in list(unrolled):
+        if name not in recursive and "__" not in name:
+            unrolled[name] = _retarget(unrolled[name], recursive, 1)
+    schema["$defs"] = unrolled
+    body = {k: v for k, v in schema.items() if k != "$defs"}
+    schema.clear()
+    schema.update(_retarget(body, recursive, 1))
+    schema["$defs"] = unrolled
+    result.notes.append(
+        f"recursive {sorted(recursive)} nest at most {RECURSION_DEPTH} levels in the grammar"
+    )
+
+
+def _refs_in(node: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(_DEF_PREFIX):
+            found.add(ref[len(_DEF_PREFIX) :])
+        for value in node.values():
+            found |= _refs_in(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _refs_in(value)
+    return found
+
+
+def _reachable(start: str, refs: dict[str, set[str]]) -> set[str]:
+    seen: set[str] = set()
+    todo = list(refs.get(start, ()))
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(refs.get(name, ()))
+    return seen
+
+
+def _retarget(node: Any, recursive: set[str], level: int | None) -> Any:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref[len(_DEF_PREFIX) :] in recursive:
+            if level is None:
+                return False
+            return {**node, "$ref": f"{ref}__{level}"}
+        return {k: _retarget(v, recursive, level) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_retarget(v, recursive, level) for v in node]
+    return node
 
 
 def is_model(target: Any) -> bool:

@@ -10,6 +10,7 @@ validation after decoding. No library does this check, so it is written here.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 
 # Constructs a DFA cannot express. Python's own parser tells us they are there.
@@ -20,6 +21,7 @@ _UNSUPPORTED = (
     (re.compile(r"\(\?[aiLmsux]+\)|\(\?[aiLmsux-]+:"), "inline flag"),
     (re.compile(r"\\[bB]"), "word boundary"),
 )
+
 
 @dataclass(frozen=True)
 class RegexTranslation:
@@ -35,7 +37,9 @@ def translate_pattern(pattern: str) -> RegexTranslation:
     ``\\A`` and ``\\Z`` become ``^`` and ``$``; the rest of the syntax is shared.
     """
     try:
-        re.compile(pattern)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # see _validate.py
+            re.compile(pattern)
     except re.error as exc:
         return RegexTranslation(None, f"not a valid Python regex: {exc}")
     for finder, name in _UNSUPPORTED:

@@ -17,24 +17,23 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "
 
 
 @pytest.fixture(scope="session")
-def tokenizer() -> Any:
+def tokenizer() -> Iterator[Any]:
     """The embedded model's tokenizer for llguidance, from the vocab only (no weights)."""
     import llama_cpp
 
     from backends.llamacpp import tokenizer_for
     from extract._model import default_model_path
 
-    # The tokenizer calls into this Llama's vocab: keep it alive for the session.
+    # The tokenizer calls into this Llama's vocab: it lives as long as the session.
     llm = llama_cpp.Llama(model_path=default_model_path(), vocab_only=True, verbose=False)
-    _keep_alive.append(llm)
-    return tokenizer_for(llm)
-
-
-_keep_alive: list[Any] = []
+    yield tokenizer_for(llm)
+    llm.close()
 
 
 @pytest.fixture(scope="session")
 def extractor() -> Iterator[Any]:
     import extract
 
-    yield extract.default_extractor()
+    extractor = extract.default_extractor()
+    yield extractor
+    extractor.backend.llm.close()  # type: ignore[attr-defined]  # free before interpreter exit

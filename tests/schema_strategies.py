@@ -50,9 +50,9 @@ LEAVES: st.SearchStrategy[dict[str, Any]] = st.one_of(
     _number("number"),
     st.just({"type": "boolean"}),
     st.just({"type": "null"}),
-    st.lists(st.sampled_from(["red", "green", 1, None, True]), min_size=1, max_size=3, unique=True).map(
-        lambda values: {"enum": values}
-    ),
+    st.lists(
+        st.sampled_from(["red", "green", 1, None, True]), min_size=1, max_size=3, unique=True
+    ).map(lambda values: {"enum": values}),
     st.sampled_from(["fixed", 7, False]).map(lambda value: {"const": value}),
 )
 
@@ -62,12 +62,22 @@ def _extend(children: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[di
     def obj(draw: st.DrawFn) -> dict[str, Any]:
         props = draw(st.dictionaries(NAMES, children, min_size=1, max_size=3))
         required = [k for k in props if draw(st.booleans())]
-        return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
+        return {
+            "type": "object",
+            "properties": props,
+            "required": required,
+            "additionalProperties": False,
+        }
 
     @st.composite
     def arr(draw: st.DrawFn) -> dict[str, Any]:
         hi = draw(st.integers(0, 3))
-        return {"type": "array", "items": draw(children), "minItems": draw(st.integers(0, hi)), "maxItems": hi}
+        return {
+            "type": "array",
+            "items": draw(children),
+            "minItems": draw(st.integers(0, hi)),
+            "maxItems": hi,
+        }
 
     anyof = st.lists(children, min_size=2, max_size=3).map(lambda subs: {"anyOf": subs})
     return st.one_of(obj(), arr(), anyof)
@@ -129,7 +139,14 @@ FIELD_TYPES: list[Any] = [
 
 @st.composite
 def pydantic_models(draw: st.DrawFn, depth: int = 0) -> type[BaseModel]:
-    names = draw(st.lists(st.sampled_from(["alpha", "beta", "gamma", "delta"]), min_size=1, max_size=3, unique=True))
+    names = draw(
+        st.lists(
+            st.sampled_from(["alpha", "beta", "gamma", "delta"]),
+            min_size=1,
+            max_size=3,
+            unique=True,
+        )
+    )
     fields: dict[str, Any] = {}
     for name in names:
         if depth < 1 and draw(st.integers(0, 4)) == 0:

@@ -22,19 +22,27 @@ SLOW = settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.functio
 
 @SLOW
 @given(schema=JSON_SCHEMAS, seed=st.integers(0, 2**32))
-def test_every_walk_of_a_json_schema_grammar_is_valid(tokenizer: Any, schema: dict[str, Any], seed: int) -> None:
+def test_every_walk_of_a_json_schema_grammar_is_valid(
+    tokenizer: Any, schema: dict[str, Any], seed: int
+) -> None:
     compiled = schemas.compile_schema(schema)
     text = random_walk(tokenizer, compiled.grammar, seed)
     assume(text is not None)
     assert text is not None
-    errors = list(jsonschema.Draft202012Validator(schema, format_checker=FORMATS).iter_errors(json.loads(text)))
+    errors = list(
+        jsonschema.Draft202012Validator(schema, format_checker=FORMATS).iter_errors(
+            json.loads(text)
+        )
+    )
     # Only what the report says is validated after decoding may fail here.
     assert not errors or compiled.report.validated_after, (text, errors)
 
 
 @SLOW
 @given(data=st.data(), schema=JSON_SCHEMAS)
-def test_every_valid_instance_is_accepted(tokenizer: Any, data: st.DataObject, schema: dict[str, Any]) -> None:
+def test_every_valid_instance_is_accepted(
+    tokenizer: Any, data: st.DataObject, schema: dict[str, Any]
+) -> None:
     compiled = schemas.compile_schema(schema)
     instance = data.draw(from_schema(schema))
     # We assert "format" (as Pydantic does); hypothesis-jsonschema treats unknown
@@ -47,7 +55,9 @@ def test_every_valid_instance_is_accepted(tokenizer: Any, data: st.DataObject, s
 
 @SLOW
 @given(model=pydantic_models(), seed=st.integers(0, 2**32))
-def test_every_walk_of_a_model_grammar_validates(tokenizer: Any, model: type[BaseModel], seed: int) -> None:
+def test_every_walk_of_a_model_grammar_validates(
+    tokenizer: Any, model: type[BaseModel], seed: int
+) -> None:
     compiled = schemas.compile_schema(model)
     text = random_walk(tokenizer, compiled.grammar, seed)
     assume(text is not None)
@@ -62,7 +72,9 @@ def test_every_walk_of_a_model_grammar_validates(tokenizer: Any, model: type[Bas
 
 @SLOW
 @given(data=st.data(), model=pydantic_models())
-def test_every_model_instance_is_accepted(tokenizer: Any, data: st.DataObject, model: type[BaseModel]) -> None:
+def test_every_model_instance_is_accepted(
+    tokenizer: Any, data: st.DataObject, model: type[BaseModel]
+) -> None:
     compiled = schemas.compile_schema(model)
     raw = data.draw(from_schema(model.model_json_schema()))
     try:

@@ -1,0 +1,131 @@
+"""The public surface and its errors, without running a model."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+import extract
+from backends import Capabilities, Completion, Request
+
+
+def test_all_is_sorted_and_complete() -> None:
+    assert extract.__all__ == sorted(extract.__all__)
+    public = {name for name in vars(extract) if not name.startswith("_")}
+    modules = {"cli"}  # submodules become attributes once imported
+    assert public - modules == set(extract.__all__)
+
+
+def test_error_tree() -> None:
+    assert issubclass(extract.ExtractionError, extract.ExtractError)
+    assert issubclass(extract.UnsupportedTypeError, extract.UsageError)
+    assert issubclass(extract.UsageError, TypeError)
+    assert issubclass(extract.ContextWindowError, extract.ExtractError)
+
+
+class Scripted:
+    """A backend that replays given outputs."""
+
+    capabilities = Capabilities()
+    name = "scripted"
+
+    def __init__(self, outputs: list[str]) -> None:
+        self.outputs = list(outputs)
+        self.requests: list[Request] = []
+
+    def complete(self, request: Request) -> Completion:
+        self.requests.append(request)
+        return Completion(self.outputs.pop(0), "stop", 10, 5)
+
+
+class Item(BaseModel):
+    name: str
+    qty: int
+
+
+def test_retry_quotes_errors_back_and_never_mutates_messages() -> None:
+    backend = Scripted(['{"name":"a","qty":"many"}', '{"name":"a","qty":2}'])
+    result = extract.Extractor(backend).run(Item, "two a")
+    assert result.value == Item(name="a", qty=2)
+    assert len(result.attempts) == 2 and not result.attempts[0].ok
+    first, second = backend.requests
+    assert len(second.messages) == len(first.messages) + 2
+    assert (
+        "qty" in second.messages[-1].content
+        and second.messages[-2].content == result.attempts[0].raw
+    )
+    assert result.usage.completion_tokens == 10
+
+
+def test_unsupported_type_is_a_usage_error() -> None:
+    class Plain:
+        pass
+
+    with pytest.raises(extract.UnsupportedTypeError):
+        extract.Extractor(Scripted([])).run(Plain, "x")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"max_retries": -1},
+        {"max_tokens": 0},
+        {"temperature": -1},
+        {"nonsense": 1},
+        {"examples": ["x"]},
+    ],
+)
+def test_bad_options_are_usage_errors(options: dict[str, Any]) -> None:
+    with pytest.raises(extract.UsageError):
+        extract.Extractor(Scripted([])).run(Item, "x", **options)
+
+
+def test_invalid_example_is_rejected() -> None:
+    with pytest.raises(extract.UsageError, match="example"):
+        extract.Extractor(Scripted([])).run(Item, "x", examples=[("t", {"name": 1})])
+
+
+def test_text_must_be_str() -> None:
+    with pytest.raises(extract.UsageError):
+        extract.Extractor(Scripted([])).run(Item, b"bytes")  # type: ignore[arg-type]
+
+
+def test_missing_model_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(extract.ModelLoadError, match="no GGUF"):
+        extract.Extractor(str(tmp_path / "nope.gguf"))
+
+
+def test_model_env_override_must_exist(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from extract._model import default_model_path
+
+    monkeypatch.setenv("EXTRACT_MODEL", str(tmp_path / "absent.gguf"))
+    with pytest.raises(extract.ModelLoadError, match="EXTRACT_MODEL"):
+        default_model_path()
+
+
+def test_default_model_is_found_inside_the_installed_package() -> None:
+    from extract._model import default_model_path
+
+    path = default_model_path()
+    assert path.endswith(".gguf") and Path(path).stat().st_size > 10_000_000
+
+
+def test_cli_check_prints_the_report(tmp_path: Path) -> None:
+    schema = tmp_path / "s.json"
+    schema.write_text(
+        '{"type":"array","items":{"type":"string","pattern":"(?<=a)b"},"uniqueItems":true}'
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "extract", "check", "--schema", str(schema)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "validated after decoding (2)" in proc.stdout
+    assert "uniqueItems" in proc.stdout and "lookaround" in proc.stdout
