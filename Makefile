@@ -24,7 +24,7 @@ lint: $(BIN)/.installed
 types: $(BIN)/.installed
 	$(BIN)/mypy
 
-check: lint types test
+check: lint types test  ## format, lint, types, tests: one command
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .hypothesis

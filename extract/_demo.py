@@ -41,6 +41,17 @@ class TeamMember(BaseModel):
     years: Annotated[int, Field(ge=0, le=60)]
 
 
+# One worked example teaches a small model the shape of an answer (few-shot).
+INVOICE_EXAMPLE = (
+    "Invoice A-17 from Blue Paper Co. 3 x notebook at 2.50 each. Total in GBP.",
+    Invoice(
+        number="A-17",
+        seller="Blue Paper Co.",
+        currency="GBP",
+        items=[LineItem(description="notebook", quantity=3, unit_price=2.5)],
+    ),
+)
+
 DEMOS: list[tuple[str, str, object]] = [
     ("contact.txt", "Contact", Contact),
     ("invoice.txt", "Invoice", Invoice),
@@ -61,7 +72,8 @@ def run_demo(model: str | None = None) -> int:
         text = sample_text(filename)
         print(f"== {filename} -> {name}")
         try:
-            result = extractor.run(target, text)
+            examples = [INVOICE_EXAMPLE] if target is Invoice else []
+            result = extractor.run(target, text, examples=examples)
         except ExtractionError as exc:
             failures += 1
             print(f"   failed: {exc}\n")
