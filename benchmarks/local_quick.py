@@ -1,6 +1,6 @@
 """Ours vs llama-cpp-python's own JSON-schema mode, side by side on the embedded model.
 
-Same model file, same prompt messages, same thread count, greedy; the two systems
+Same Llama object, same prompt messages, same thread count, greedy; the two systems
 alternate record by record (A B A B ...) so machine drift hits both. Reports ratios.
 
     python benchmarks/local_quick.py [--rounds 2] [--json OUT]
