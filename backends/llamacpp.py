@@ -14,6 +14,7 @@ import os
 import threading
 import time
 import warnings
+import weakref
 from typing import Any
 
 import numpy as np
@@ -162,16 +163,26 @@ class LlamaCppBackend:
         return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
 
 
+_tokenizers: weakref.WeakKeyDictionary[llama_cpp.Llama, Any] = weakref.WeakKeyDictionary()
+_tokenizers_lock = threading.Lock()
+
+
 def tokenizer_for(llm: llama_cpp.Llama) -> Any:
-    """llguidance's view of the model's vocabulary (about a second: build it once).
+    """llguidance's view of the model's vocabulary: about a second, so once per model.
 
     The tokenizer calls into ``llm``'s vocab: keep ``llm`` alive as long as it is used.
     """
-    vocab = llama_cpp.llama_model_get_vocab(llm.model)
-    with warnings.catch_warnings():
-        # llguidance calls a llama.cpp symbol that llama-cpp-python marks deprecated.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return llguidance.llamacpp.lltokenizer_from_vocab(vocab)
+    with _tokenizers_lock:
+        cached = _tokenizers.get(llm)
+        if cached is not None:
+            return cached
+        vocab = llama_cpp.llama_model_get_vocab(llm.model)
+        with warnings.catch_warnings():
+            # llguidance calls a llama.cpp symbol that llama-cpp-python marks deprecated.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            tokenizer = llguidance.llamacpp.lltokenizer_from_vocab(vocab)
+        _tokenizers[llm] = tokenizer
+        return tokenizer
 
 
 def _chat_formatter(llm: llama_cpp.Llama) -> Jinja2ChatFormatter:
