@@ -19,6 +19,7 @@ from llguidance import LLMatcher
 from pydantic import BaseModel
 
 from ._normalize import VALIDATION_KEYWORDS, JsonSchema, Normalized, normalize, schema_of, walk
+from ._regex import Dialect
 from ._report import Constraint, ConstraintReport
 from ._validate import JsonSchemaValidator, PydanticValidator
 
@@ -73,7 +74,9 @@ def compile_schema(target: Any) -> CompiledSchema:
     validator: Callable[[str], Any] = (
         PydanticValidator(target) if source == "pydantic" else JsonSchemaValidator(schema)
     )
-    normalized = normalize(schema, source)
+    normalized = normalize(
+        schema, source, regex_dialect(target) if source == "pydantic" else "python"
+    )
     grammar, report = _grammar_with_fallbacks(normalized)
     report = _with_validators(report, target)
     compiled = CompiledSchema(schema, grammar, report, key, validator)
@@ -158,7 +161,12 @@ def _split(
             or (c.keyword == "format" and c.detail in unknown_formats)
             or (kept is not None and (c.path, c.keyword) not in kept)
         )
-        if c.keyword == "oneOf" and not lost:
+        if c.keyword == "format" and not lost:
+            # The engine's formats are regex shapes: "2024-02-30" or a leap second
+            # "10:47:60Z" pass them. The exact check runs after decoding.
+            enforced.append(Constraint(c.path, "format", f"{c.detail}: shape"))
+            after.append(Constraint(c.path, "format", f"{c.detail}: exact value"))
+        elif c.keyword == "oneOf" and not lost:
             enforced.append(Constraint(c.path, "anyOf", "branches enforced"))
             after.append(Constraint(c.path, "oneOf", "exactly one branch: checked after decoding"))
         elif lost:
@@ -179,6 +187,14 @@ def _without(schema: JsonSchema, keywords: set[str]) -> JsonSchema:
 def _top_type_only(schema: JsonSchema) -> JsonSchema:
     kind = schema.get("type")
     return {"type": kind} if isinstance(kind, (str, list)) else {}
+
+
+def regex_dialect(target: Any) -> Dialect:
+    """Pydantic checks ``pattern`` with Rust's regex crate unless a model asks for ``re``."""
+    for model in _models_in(target):
+        if model.model_config.get("regex_engine") == "python-re":
+            return "python"
+    return "rust"
 
 
 def _with_validators(report: ConstraintReport, target: Any) -> ConstraintReport:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
 
 from ._errors import SchemaError
-from ._regex import translate_pattern
+from ._regex import Dialect, translate_pattern
 from ._report import Constraint
 
 JsonSchema = dict[str, Any]
@@ -65,6 +65,7 @@ class Normalized:
 
     schema: JsonSchema
     source: str  # "pydantic" or "jsonschema"
+    dialect: Dialect = "python"  # whose regex semantics the validator uses
     dropped: list[Constraint] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -82,9 +83,9 @@ def schema_of(target: Any) -> tuple[JsonSchema, str]:
         raise SchemaError(f"cannot build a JSON Schema for {target!r}: {exc}") from exc
 
 
-def normalize(schema: JsonSchema, source: str) -> Normalized:
+def normalize(schema: JsonSchema, source: str, dialect: Dialect = "python") -> Normalized:
     """Close Pydantic objects, translate patterns, and record what had to go."""
-    result = Normalized(schema=copy.deepcopy(schema), source=source)
+    result = Normalized(schema=copy.deepcopy(schema), source=source, dialect=dialect)
     if source == "pydantic":
         _bound_recursion(result)
     for path, node in walk(result.schema):
@@ -142,7 +143,7 @@ def _translate_pattern(path: str, node: JsonSchema, result: Normalized) -> None:
     pattern = node.get("pattern")
     if not isinstance(pattern, str):
         return
-    translated = translate_pattern(pattern)
+    translated = translate_pattern(pattern, result.dialect)
     if translated.pattern is None:
         del node["pattern"]
         result.dropped.append(Constraint(path, "pattern", f"{pattern!r} {translated.problem}"))
@@ -173,7 +174,7 @@ def _property_names_as_pattern(path: str, node: JsonSchema, result: Normalized) 
     if "pattern" in names and ({"minLength", "maxLength"} & set(names)):
         return  # two constraints on one key need an intersection: leave it to validation
     if "pattern" in names:
-        translated = translate_pattern(str(names["pattern"]))
+        translated = translate_pattern(str(names["pattern"]), result.dialect)
         if translated.pattern is None:
             return
         regex = translated.pattern

@@ -12,6 +12,9 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass
+from typing import Literal
+
+Dialect = Literal["python", "rust"]
 
 # Constructs a DFA cannot express. Python's own parser tells us they are there.
 _UNSUPPORTED = (
@@ -31,27 +34,31 @@ class RegexTranslation:
     problem: str | None = None
 
 
-def translate_pattern(pattern: str) -> RegexTranslation:
-    """Return an engine-ready pattern for a Python regex, or why it cannot be one.
+def translate_pattern(pattern: str, dialect: Dialect = "python") -> RegexTranslation:
+    """Return an engine-ready pattern, or why there cannot be one.
 
-    ``\\A`` and ``\\Z`` become ``^`` and ``$``; the rest of the syntax is shared.
+    ``dialect`` is whose meaning of ``\\d``/``\\w``/``\\s`` the validator uses: Python's
+    ``re`` (``jsonschema``; Pydantic with ``regex_engine="python-re"``) or Rust's
+    ``regex`` crate (Pydantic's default engine). Both are Unicode-aware, differently.
     """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)  # see _validate.py
-            re.compile(pattern)
-    except re.error as exc:
-        return RegexTranslation(None, f"not a valid Python regex: {exc}")
+    if dialect == "python":
+        # A Rust-dialect pattern was already compiled by Pydantic; Python's re would
+        # reject Rust-only syntax such as \\z.
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)  # see _validate.py
+                re.compile(pattern)
+        except re.error as exc:
+            return RegexTranslation(None, f"not a valid Python regex: {exc}")
     for finder, name in _UNSUPPORTED:
         if finder.search(_strip_escaped_backslashes(pattern)):
             return RegexTranslation(None, f"uses a {name}, which a grammar cannot express")
-    # Anchors stay: llguidance gives ``pattern`` JSON Schema's search semantics itself.
-    return RegexTranslation(_rewrite_escapes(pattern))
+    return RegexTranslation(_rewrite_escapes(pattern, _TABLES[dialect]))
 
 
-# llguidance reads \\d, \\w and \\s as ASCII classes; Python (str patterns) reads them
-# as Unicode ones. Spell out the Unicode meaning so both accept the same strings.
-_OUTSIDE = {
+# llguidance reads \\d, \\w and \\s as ASCII classes; the validators read them as
+# Unicode ones. Spell out the validator's meaning so both accept the same strings.
+_PY_OUTSIDE = {
     "d": "\\p{Nd}",
     "D": "\\P{Nd}",
     "w": "[\\p{L}\\p{N}_]",
@@ -64,10 +71,30 @@ _OUTSIDE = {
 }
 # Inside [...] a class is spelled without its own brackets; negated ones (\\W) are
 # left alone there, as no union of properties spells them.
-_INSIDE = {"d": "\\p{Nd}", "w": "\\p{L}\\p{N}_", "s": "\\p{White_Space}\\x1c-\\x1f"}
+_PY_INSIDE = {"d": "\\p{Nd}", "w": "\\p{L}\\p{N}_", "s": "\\p{White_Space}\\x1c-\\x1f"}
+
+# Rust's regex crate: \\w is UTS#18 "word" (letters, marks, digits, connectors).
+_RUST_WORD = "\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}"
+_RUST_OUTSIDE = {
+    "d": "\\p{Nd}",
+    "D": "\\P{Nd}",
+    "w": f"[{_RUST_WORD}]",
+    "W": f"[^{_RUST_WORD}]",
+    "s": "\\p{White_Space}",
+    "S": "\\P{White_Space}",
+    "A": "^",
+    "z": "$",
+}
+_RUST_INSIDE = {"d": "\\p{Nd}", "w": _RUST_WORD, "s": "\\p{White_Space}"}
+
+_TABLES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
+    "python": (_PY_OUTSIDE, _PY_INSIDE),
+    "rust": (_RUST_OUTSIDE, _RUST_INSIDE),
+}
 
 
-def _rewrite_escapes(pattern: str) -> str:
+def _rewrite_escapes(pattern: str, tables: tuple[dict[str, str], dict[str, str]]) -> str:
+    outside, inside = tables
     out: list[str] = []
     in_class = False
     i = 0
@@ -75,7 +102,7 @@ def _rewrite_escapes(pattern: str) -> str:
         ch = pattern[i]
         if ch == "\\" and i + 1 < len(pattern):
             letter = pattern[i + 1]
-            table = _INSIDE if in_class else _OUTSIDE
+            table = inside if in_class else outside
             out.append(table.get(letter, pattern[i : i + 2]))
             i += 2
             continue

@@ -8,10 +8,15 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
-settings.register_profile(
-    "default", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=60
+_COMMON: dict[str, Any] = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+settings.register_profile("default", max_examples=60, **_COMMON)
+# CI replays the same examples every run, so a landing never hinges on luck; a developer's
+# runs stay random and keep finding new cases. "deep" is for hunting.
+settings.register_profile("ci", max_examples=100, derandomize=True, **_COMMON)
+settings.register_profile("deep", max_examples=1000, **_COMMON)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default")
 )
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "jsonschemabench"
 

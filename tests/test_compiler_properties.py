@@ -13,7 +13,7 @@ from hypothesis_jsonschema import from_schema
 from pydantic import BaseModel
 
 import schemas
-from tests.grammar_tools import accepts, random_walk, representable
+from tests.grammar_tools import accepts, assigned_in_python, random_walk, representable
 from tests.schema_strategies import JSON_SCHEMAS, compact, in_schema_order, pydantic_models
 
 FORMATS = jsonschema.Draft202012Validator.FORMAT_CHECKER
@@ -29,6 +29,7 @@ def test_every_walk_of_a_json_schema_grammar_is_valid(
     text = random_walk(tokenizer, compiled.grammar, seed)
     assume(text is not None)
     assert text is not None
+    assume(assigned_in_python(text))
     errors = list(
         jsonschema.Draft202012Validator(schema, format_checker=FORMATS).iter_errors(
             json.loads(text)
@@ -62,6 +63,7 @@ def test_every_walk_of_a_model_grammar_validates(
     text = random_walk(tokenizer, compiled.grammar, seed)
     assume(text is not None)
     assert text is not None
+    assume(assigned_in_python(text))
     outcome = compiled.validate(text)
     if isinstance(outcome, schemas.Invalid):
         # Only what the report says is validated after decoding may fail here.

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from pydantic import Field, TypeAdapter, ValidationError
 
 import schemas
 from tests.grammar_tools import accepts, representable
@@ -72,3 +73,24 @@ def test_invalid_regex_is_a_clear_error() -> None:
 
 def test_escaped_backslash_is_not_a_class() -> None:
     assert schemas.translate_pattern(r"\\d").pattern == r"\\d"
+
+
+RUST_PATTERNS = [p for p in PATTERNS if "\\Z" not in p and "\\A" not in p] + [r"\Aabc\z"]
+
+
+@settings(max_examples=40)
+@pytest.mark.parametrize("pattern", RUST_PATTERNS)
+@given(text=TEXT)
+def test_grammar_matches_pydantic_default_engine(tokenizer: Any, pattern: str, text: str) -> None:
+    """Pydantic's default engine is Rust's regex crate, whose \\w differs from Python's."""
+    field = Annotated[str, Field(pattern=pattern)]
+    encoded = json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+    assume(representable(tokenizer, encoded))
+    adapter: TypeAdapter[str] = TypeAdapter(field)
+    try:
+        adapter.validate_python(text)
+        expected = True
+    except ValidationError:
+        expected = False
+    compiled = schemas.compile_schema(field)
+    assert accepts(tokenizer, compiled.grammar, encoded) == expected
