@@ -93,8 +93,11 @@ def compact(value: Any) -> str:
     10000000000000000) and may spell an integral bounded float only as an integer
     (0 for 0.0): the value is the same, and this is the spelling the grammar must accept.
     """
-    if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
-        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):
+        # The engine wants DEL escaped; JSON allows both spellings.
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+    if isinstance(value, bool) or value is None or isinstance(value, int):
+        return json.dumps(value)
     if isinstance(value, float):
         plain = format(Decimal(repr(value)), "f")
         return plain[:-2] if plain.endswith(".0") else plain
