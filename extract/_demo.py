@@ -6,7 +6,7 @@ import importlib.resources
 import time
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, EmailStr, Field
 
 from ._api import Extractor
 from ._errors import ExtractionError
@@ -18,7 +18,7 @@ Short = Annotated[str, Field(max_length=40)]
 class Contact(BaseModel):
     name: Short = Field(description="full name of the person")
     company: Short | None = None
-    email: str | None = Field(default=None, pattern=r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$")
+    email: EmailStr | None = Field(default=None, description="e-mail address, as written")
     city: Short | None = None
 
 
