@@ -12,7 +12,6 @@ from ._base import (
     FinishReason,
     Message,
     Request,
-    acomplete,
 )
 
 __all__ = [
@@ -23,5 +22,4 @@ __all__ = [
     "FinishReason",
     "Message",
     "Request",
-    "acomplete",
 ]

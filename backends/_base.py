@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
@@ -57,15 +56,6 @@ class Backend(Protocol):
     def name(self) -> str: ...
 
     def complete(self, request: Request) -> Completion: ...
-
-
-async def acomplete(backend: Backend, request: Request) -> Completion:
-    """The async twin: a backend's own ``acomplete`` if it has one, else a worker thread."""
-    native = getattr(backend, "acomplete", None)
-    if native is not None:
-        result: Completion = await native(request)
-        return result
-    return await asyncio.to_thread(backend.complete, request)
 
 
 class ContextWindowExceeded(Exception):

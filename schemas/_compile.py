@@ -154,9 +154,8 @@ def _split(
     kept = {(c.path, c.keyword) for c in _constraints(used)} if step > 0 else None
     enforced, after = [], []
     for c in constraints:
-        inside_lost = any(f"/{k}" in c.path.split("/properties/")[-1] for k in unimplemented)
         lost = (
-            inside_lost
+            _under_keyword(c.path, unimplemented)
             or c.keyword in unimplemented
             or (c.keyword == "format" and c.detail in unknown_formats)
             or (kept is not None and (c.path, c.keyword) not in kept)
@@ -174,6 +173,22 @@ def _split(
         else:
             enforced.append(c)
     return enforced, after
+
+
+_NAMED_CHILDREN = ("properties", "$defs", "definitions", "patternProperties", "dependentSchemas")
+
+
+def _under_keyword(path: str, keywords: set[str]) -> bool:
+    """Whether ``path`` lies inside a sub-schema of one of ``keywords``.
+
+    A segment right after ``properties`` (and the like) is a name, not a keyword.
+    """
+    segments = path.split("/")
+    return any(
+        seg in keywords and segments[i - 1] not in _NAMED_CHILDREN
+        for i, seg in enumerate(segments)
+        if i > 0
+    )
 
 
 def _without(schema: JsonSchema, keywords: set[str]) -> JsonSchema:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import TypeAdapter
 from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
 
 from ._errors import SchemaError
@@ -263,7 +263,3 @@ def _retarget(node: Any, recursive: set[str], level: int | None) -> Any:
     if isinstance(node, list):
         return [_retarget(v, recursive, level) for v in node]
     return node
-
-
-def is_model(target: Any) -> bool:
-    return isinstance(target, type) and issubclass(target, BaseModel)
