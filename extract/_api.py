@@ -14,6 +14,7 @@ from schemas import CompiledSchema, SchemaError, compile_schema
 from ._errors import ModelLoadError, UnsupportedTypeError, UsageError
 from ._loop import Options, run_extraction
 from ._model import default_model_path
+from ._prompt import dump_example
 from ._result import Result
 
 T = TypeVar("T")
@@ -120,8 +121,6 @@ def parse_options(target: Any, options: dict[str, Any]) -> Options:
 def _examples(target: Any, examples: Sequence[Any]) -> list[tuple[str, Any]]:
     checked = []
     compiled = compile_target(target)
-    from ._prompt import dump_example  # local: keeps the import graph one-way and small
-
     for item in examples:
         if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
             raise UsageError("examples must be (text, value) pairs")
@@ -151,10 +150,10 @@ def _backend_for(model: Any, options: dict[str, Any]) -> Backend:
             and path.split(":", 1)[0] in ("openai", "anthropic")
         ):
             raise UsageError(f"hosted backends ({path.split(':', 1)[0]}) are not available yet")
-        if not os.path.isfile(path):
-            raise ModelLoadError(f"no GGUF model file at {path!r}")
     try:
         return LlamaCppBackend(model, **options)
+    except FileNotFoundError as exc:
+        raise ModelLoadError(str(exc)) from exc
     except (ValueError, RuntimeError) as exc:
         raise ModelLoadError(f"could not load {model!r}: {exc}") from exc
 
