@@ -92,9 +92,7 @@ class LlamaCppBackend:
         window = self._capabilities.context_window or 0
         if len(tokens) + request.max_tokens > window:
             raise ContextWindowExceeded(len(tokens), window, request.max_tokens)
-        matcher = llguidance.LLMatcher(self.tokenizer, request.schema.grammar, log_level=0)
-        if matcher.is_error():
-            raise RuntimeError(f"grammar rejected by the engine: {matcher.get_error()}")
+        matcher = request.schema.matcher(self.tokenizer)
         rng = np.random.default_rng(request.seed)
         with self._lock:
             cached = self._eval_prompt(tokens)

@@ -13,7 +13,8 @@ The pipeline, each step a pure function:
 Results are cached by schema content. This package imports no model runtime.
 """
 
-from ._compile import GRAMMAR_OPTIONS, CompiledSchema, compile_schema, schema_key
+from ._check import GrammarChecker, byte_tokenizer
+from ._compile import GRAMMAR_OPTIONS, CompiledSchema, clear_cache, compile_schema, schema_key
 from ._errors import SchemaError
 from ._normalize import normalize, schema_of
 from ._regex import RegexTranslation, translate_pattern
@@ -25,9 +26,12 @@ __all__ = [
     "CompiledSchema",
     "Constraint",
     "ConstraintReport",
+    "GrammarChecker",
     "Invalid",
     "RegexTranslation",
     "SchemaError",
+    "byte_tokenizer",
+    "clear_cache",
     "compile_schema",
     "normalize",
     "schema_key",

@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Any
 from llguidance import LLMatcher
 from pydantic import BaseModel
 
-from ._normalize import VALIDATION_KEYWORDS, JsonSchema, Normalized, normalize, schema_of, walk
+from ._normalize import (
+    VALIDATION_KEYWORDS,
+    JsonSchema,
+    Normalized,
+    json_copy,
+    normalize,
+    schema_of,
+    walk,
+)
 from ._regex import Dialect
 from ._report import Constraint, ConstraintReport
 from ._validate import JsonSchemaValidator, PydanticValidator
@@ -40,15 +48,142 @@ _UNKNOWN_FORMAT = re.compile(r"Unknown format: (.+)")
 
 
 @dataclass(frozen=True)
+class _Choice:
+    """The grammar the engine accepted, and what it said while compiling it."""
+
+    step: int  # rung of the ladder: 0 is the schema as written
+    grammar: str
+    schema: JsonSchema  # the schema that grammar was made from
+    warnings: tuple[str, ...]
+    notes: tuple[str, ...]  # why earlier rungs were rejected
+
+
 class CompiledSchema:
-    """Everything a backend and the retry loop need for one schema."""
+    """Everything a backend and the retry loop need for one schema.
 
-    json_schema: JsonSchema  # the schema as the user wrote it (for prompts)
-    grammar: str  # llguidance grammar (JSON text)
-    report: ConstraintReport
-    key: str  # content hash of the schema: the cache key
-    validate: Callable[[str], Any]  # returns the value, or schemas.Invalid
+    The engine compiles a grammar when a matcher is made for a tokenizer, and that
+    compile is most of the time before the first token. So the grammar is not
+    compiled twice: ``matcher()`` compiles it once and keeps the engine's warnings;
+    only if the engine rejects it is the ladder of looser grammars walked. The report
+    is worked out from the warnings when first asked for, off the first-token path.
+    """
 
+    def __init__(
+        self,
+        json_schema: JsonSchema,
+        normalized: Normalized,
+        key: str,
+        validate: Callable[[str], Any],
+        target: Any,
+    ) -> None:
+        self.json_schema = json_schema  # the schema as the user wrote it (for prompts)
+        self.key = key  # content hash of the schema: the cache key
+        self.validate = validate  # returns the value, or schemas.Invalid
+        self._normalized = normalized
+        self._target = target
+        self._first = LLMatcher.grammar_from_json_schema(
+            normalized.schema, defaults=GRAMMAR_OPTIONS
+        )
+        self._choice: _Choice | None = None
+        self._report: ConstraintReport | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<CompiledSchema {self.key[:12]}>"
+
+    @property
+    def grammar(self) -> str:
+        """The llguidance grammar (JSON text) the engine accepts."""
+        return self._chosen().grammar
+
+    @property
+    def report(self) -> ConstraintReport:
+        """What the grammar enforces and what is validated after decoding."""
+        choice = self._chosen()
+        with self._lock:
+            if self._report is None:
+                self._report = self._report_for(choice)
+            return self._report
+
+    def matcher(self, tokenizer: Any) -> LLMatcher:
+        """A fresh matcher for ``tokenizer``, the grammar compiled once by the engine."""
+        if self._choice is None:
+            matcher = LLMatcher(tokenizer, self._first, log_level=0)
+            if not matcher.is_error():
+                warnings = tuple(matcher.get_grammar_warnings())
+                with self._lock:
+                    if self._choice is None:
+                        schema = self._normalized.schema
+                        self._choice = _Choice(0, self._first, schema, warnings, ())
+                return matcher
+        matcher = LLMatcher(tokenizer, self.grammar, log_level=0)
+        if matcher.is_error():  # pragma: no cover - the last rung is the empty schema
+            raise RuntimeError(f"grammar rejected by the engine: {matcher.get_error()}")
+        return matcher
+
+    def _chosen(self) -> _Choice:
+        with self._lock:
+            if self._choice is None:
+                self._choice = self._walk_ladder()
+            return self._choice
+
+    def _walk_ladder(self) -> _Choice:
+        normalized = self._normalized
+        notes: list[str] = []
+        # Each step looser than the last; built only when the one before fails.
+        ladder: list[Callable[[], JsonSchema]] = [
+            lambda: normalized.schema,
+            lambda: _without(normalized.schema, {"pattern", "format"}),
+            lambda: _top_type_only(normalized.schema),
+            dict,
+        ]
+        for step, (label, build) in enumerate(zip(_LADDER_LABELS, ladder, strict=True)):
+            schema = build()
+            try:
+                grammar = (
+                    self._first
+                    if step == 0
+                    else LLMatcher.grammar_from_json_schema(schema, defaults=GRAMMAR_OPTIONS)
+                )
+            except ValueError as exc:
+                notes.append(f"grammar {label!r} rejected: {exc}")
+                continue
+            is_error, messages = LLMatcher.validate_grammar_with_warnings(grammar)
+            if is_error:
+                first = messages[0] if messages else "unknown error"
+                notes.append(f"grammar {label!r} rejected: {first}")
+                continue
+            return _Choice(step, grammar, schema, tuple(messages), tuple(notes))
+        raise AssertionError("the empty schema always compiles")  # pragma: no cover
+
+    def _report_for(self, choice: _Choice) -> ConstraintReport:
+        normalized = self._normalized
+        messages = list(choice.warnings)
+        enforced, after = _split(
+            _constraints(normalized.schema), choice.schema, messages, choice.step
+        )
+        notes = [*normalized.notes, *choice.notes]
+        notes.extend(
+            m for m in messages if not _UNIMPLEMENTED.match(m) and not _UNKNOWN_FORMAT.match(m)
+        )
+        if choice.step > 0:
+            loosened = _LADDER_LABELS[choice.step]
+            notes.append(f"grammar loosened to {loosened!r}; the rest is checked after decoding")
+        report = ConstraintReport(
+            enforced=tuple(enforced),
+            validated_after=tuple([*normalized.dropped, *after]),
+            degraded=choice.step > 0 or bool(normalized.dropped) or bool(after),
+            notes=tuple(notes),
+        )
+        return _with_validators(report, self._target)
+
+
+_LADDER_LABELS = (
+    "as written",
+    "without pattern and format",
+    "top-level type only",
+    "any JSON value",
+)
 
 _CACHE_SIZE = 1024
 _cache: OrderedDict[tuple[str, Any], CompiledSchema] = OrderedDict()
@@ -77,9 +212,7 @@ def compile_schema(target: Any) -> CompiledSchema:
     normalized = normalize(
         schema, source, regex_dialect(target) if source == "pydantic" else "python"
     )
-    grammar, report = _grammar_with_fallbacks(normalized)
-    report = _with_validators(report, target)
-    compiled = CompiledSchema(schema, grammar, report, key, validator)
+    compiled = CompiledSchema(schema, normalized, key, validator, target)
     with _cache_lock:
         _cache[cache_key] = compiled
         while len(_cache) > _CACHE_SIZE:
@@ -87,48 +220,16 @@ def compile_schema(target: Any) -> CompiledSchema:
     return compiled
 
 
+def clear_cache() -> None:
+    """Forget every compiled schema (benchmarks measure cold compiles with this)."""
+    with _cache_lock:
+        _cache.clear()
+
+
 def schema_key(schema: JsonSchema) -> str:
     """A content hash of a JSON Schema."""
     text = json.dumps(schema, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def _grammar_with_fallbacks(normalized: Normalized) -> tuple[str, ConstraintReport]:
-    constraints = _constraints(normalized.schema)
-    notes = list(normalized.notes)
-    ladder: list[tuple[str, JsonSchema]] = [
-        ("as written", normalized.schema),
-        ("without pattern and format", _without(normalized.schema, {"pattern", "format"})),
-        ("top-level type only", _top_type_only(normalized.schema)),
-        ("any JSON value", {}),
-    ]
-    for step, (label, schema) in enumerate(ladder):
-        try:
-            grammar = LLMatcher.grammar_from_json_schema(schema, defaults=GRAMMAR_OPTIONS)
-        except ValueError as exc:
-            notes.append(f"grammar {label!r} rejected: {exc}")
-            continue
-        is_error, messages = LLMatcher.validate_grammar_with_warnings(grammar)
-        if is_error:
-            notes.append(
-                f"grammar {label!r} rejected: {messages[0] if messages else 'unknown error'}"
-            )
-            continue
-        enforced, after = _split(constraints, schema, messages, step)
-        after = list(normalized.dropped) + after
-        notes.extend(
-            m for m in messages if not _UNIMPLEMENTED.match(m) and not _UNKNOWN_FORMAT.match(m)
-        )
-        if step > 0:
-            notes.append(f"grammar loosened to {label!r}; the rest is validated after decoding")
-        report = ConstraintReport(
-            enforced=tuple(enforced),
-            validated_after=tuple(after),
-            degraded=step > 0 or bool(after),
-            notes=tuple(notes),
-        )
-        return grammar, report
-    raise AssertionError("the empty schema always compiles")  # pragma: no cover
 
 
 def _constraints(schema: JsonSchema) -> list[Constraint]:
@@ -192,7 +293,7 @@ def _under_keyword(path: str, keywords: set[str]) -> bool:
 
 
 def _without(schema: JsonSchema, keywords: set[str]) -> JsonSchema:
-    stripped: JsonSchema = json.loads(json.dumps(schema))
+    stripped: JsonSchema = json_copy(schema)
     for _, node in walk(stripped):
         for keyword in keywords:
             node.pop(keyword, None)

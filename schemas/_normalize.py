@@ -7,6 +7,7 @@ every keyword it had to drop so that the post-decoding validation covers it.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,7 +76,10 @@ def schema_of(target: Any) -> tuple[JsonSchema, str]:
     if isinstance(target, dict):
         if not all(isinstance(k, str) for k in target):
             raise SchemaError("a JSON Schema must be a dict with string keys")
-        return copy.deepcopy(target), "jsonschema"
+        try:
+            return json_copy(target), "jsonschema"
+        except (TypeError, ValueError) as exc:
+            raise SchemaError(f"a JSON Schema must hold JSON values only: {exc}") from exc
     try:
         adapter: TypeAdapter[Any] = TypeAdapter(target)
         return adapter.json_schema(), "pydantic"
@@ -85,7 +89,7 @@ def schema_of(target: Any) -> tuple[JsonSchema, str]:
 
 def normalize(schema: JsonSchema, source: str, dialect: Dialect = "python") -> Normalized:
     """Close Pydantic objects, translate patterns, and record what had to go."""
-    result = Normalized(schema=copy.deepcopy(schema), source=source, dialect=dialect)
+    result = Normalized(schema=json_copy(schema), source=source, dialect=dialect)
     if source == "pydantic":
         _bound_recursion(result)
     for path, node in walk(result.schema):
@@ -94,6 +98,11 @@ def normalize(schema: JsonSchema, source: str, dialect: Dialect = "python") -> N
         _drop_pydantic_only(node)
         _property_names_as_pattern(path, node, result)
     return result
+
+
+def json_copy(value: Any) -> Any:
+    """A deep copy of JSON data: several times faster than ``copy.deepcopy`` here."""
+    return json.loads(json.dumps(value))
 
 
 def walk(schema: Any, path: str = "") -> Iterator[tuple[str, JsonSchema]]:
