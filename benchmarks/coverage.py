@@ -107,7 +107,7 @@ def timing_tokenizer() -> tuple[Any, str]:
         from extract._model import default_model_path
 
         llm = llama_cpp.Llama(model_path=default_model_path(), vocab_only=True, verbose=False)
-        _keep_alive.append(llm)  # the tokenizer calls into this vocabulary
+        _keep_alive.append(llm)  # the tokenizer calls into this vocabulary: see main()
         return tokenizer_for(llm), "embedded model vocabulary"
     except Exception as exc:  # no local extra: compile times are then not comparable
         return schemas.byte_tokenizer(), f"byte vocabulary ({exc})"
@@ -236,7 +236,7 @@ def run_ours(data: dict[str, Any], tally: Tally, tokenizer: Any, name: str) -> N
         tally.compiled_full += 1
     checker = schemas.GrammarChecker(compiled.grammar)
     for test in data.get("tests", []):
-        grammar_ok, text = grammar_text(test["data"], schema, checker)
+        grammar_ok, text = grammar_text(test["data"], schema, checker, search=test["valid"])
         valid_ok = not isinstance(compiled.validate(text), schemas.Invalid)
         if test["valid"]:
             tally.valid_total += 1
@@ -272,7 +272,7 @@ def run_llguidance(data: dict[str, Any], tally: Tally, tokenizer: Any, name: str
         tally.compiled_full += 1
     checker = schemas.GrammarChecker(grammar)
     for test in data.get("tests", []):
-        accepted, _ = grammar_text(test["data"], schema, checker)
+        accepted, _ = grammar_text(test["data"], schema, checker, search=test["valid"])
         if test["valid"]:
             tally.valid_total += 1
             tally.valid_accepted += accepted
@@ -285,15 +285,22 @@ def compact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def grammar_text(value: Any, schema: Any, checker: schemas.GrammarChecker) -> tuple[bool, str]:
-    """Whether the grammar accepts the compact JSON of ``value`` in some key order.
+def grammar_text(
+    value: Any, schema: Any, checker: schemas.GrammarChecker, search: bool
+) -> tuple[bool, str]:
+    """Whether the grammar accepts the compact JSON of ``value``, keys in schema order.
 
     llguidance writes declared properties in the schema's order, and under ``anyOf``
-    in the order of the branch it follows. Keys are tried in the schema's order first;
-    where the grammar refuses, other orders are searched (bounded), the grammar itself
-    saying which key may come next.
+    in the order of the branch it follows. With ``search`` (used for valid instances,
+    for both systems alike), other key orders are tried where the grammar refuses
+    the first, the grammar itself saying which key may come next (bounded).
     """
     value = in_schema_order(value, schema, schema)
+    text = compact(value)
+    if checker.accepts(text):
+        return True, text
+    if not search or len(text) > _SEARCH_MAX_CHARS:
+        return False, text  # each search step copies the matcher: too slow for big texts
     budget = [_SEARCH_BUDGET]
 
     def feed(matcher: Any, piece: str) -> Any:
@@ -347,7 +354,8 @@ def grammar_text(value: Any, schema: Any, checker: schemas.GrammarChecker) -> tu
     return True, result[1]
 
 
-_SEARCH_BUDGET = 5000  # matcher steps per instance; instances here need far fewer
+_SEARCH_BUDGET = 2000  # matcher steps per instance; instances here need far fewer
+_SEARCH_MAX_CHARS = 4000
 
 
 # ---- report ----
@@ -422,6 +430,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     tokenizer, vocabulary = timing_tokenizer()
     print(f"{len(files)} files; compile times with the {vocabulary}", file=sys.stderr)
+    try:
+        return run(files, tokenizer, args)
+    finally:
+        while _keep_alive:
+            _keep_alive.pop().close()  # before interpreter exit tears llama.cpp down
+
+
+def run(files: list[Path], tokenizer: Any, args: argparse.Namespace) -> int:
     ours: dict[str, Tally] = defaultdict(Tally)
     raw: dict[str, Tally] = defaultdict(Tally)
     started = time.perf_counter()

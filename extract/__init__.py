@@ -10,9 +10,12 @@ from ._errors import (
     ExtractError,
     ExtractionError,
     ModelLoadError,
+    ParseError,
     UnsupportedTypeError,
     UsageError,
 )
+from ._parse import parse
+from ._repair import Repaired, UnrepairableOutputError, repair_json
 from ._result import Attempt, Result, Usage
 
 __all__ = [
@@ -22,11 +25,16 @@ __all__ = [
     "ExtractionError",
     "Extractor",
     "ModelLoadError",
+    "ParseError",
+    "Repaired",
     "Result",
+    "UnrepairableOutputError",
     "UnsupportedTypeError",
     "Usage",
     "UsageError",
     "aextract",
     "default_extractor",
     "extract",
+    "parse",
+    "repair_json",
 ]

@@ -5,13 +5,14 @@ ExtractError                   base of everything this package raises
 │   └── UnsupportedTypeError   the type cannot be turned into a schema
 ├── ModelLoadError             the model file is missing or not loadable
 ├── ContextWindowError         the prompt does not fit the model's context
-└── ExtractionError            the model never produced a valid object;
-                               carries every attempt
+├── ExtractionError            the model never produced a valid object;
+│                              carries every attempt
+└── ParseError                 ``parse()``: a text holds no valid value (also a ValueError)
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from ._result import Attempt, Usage
@@ -58,3 +59,24 @@ class ExtractionError(ExtractError):
             f"no valid {target} after {len(attempts)} attempt(s): {reason}\n"
             f"last output: {last.raw[:300]!r}\n{problems}"
         )
+
+
+ParseFailure = Literal["empty", "no_json", "truncated", "invalid"]
+
+
+class ParseError(ExtractError, ValueError):
+    """A text could not be turned into a valid value.
+
+    ``reason`` is one of "empty", "no_json", "truncated" (the JSON is cut off) or
+    "invalid" (JSON was found, repaired if needed, and failed validation); ``errors``
+    says exactly why, ``fixes`` lists the repairs made before validating.
+    """
+
+    def __init__(
+        self, reason: ParseFailure, errors: tuple[str, ...], fixes: tuple[str, ...] = ()
+    ) -> None:
+        self.reason = reason
+        self.errors = errors
+        self.fixes = fixes
+        detail = "\n".join(f"  - {e}" for e in errors[:10])
+        super().__init__(f"{reason}:\n{detail}")

@@ -12,6 +12,7 @@ from schemas import CompiledSchema, Invalid
 
 from ._errors import ContextWindowError, ExtractionError
 from ._prompt import build_messages, repair_messages
+from ._repair import UnrepairableOutputError, repair_json
 from ._result import Attempt, Result, Usage
 
 
@@ -70,7 +71,18 @@ def run_extraction(
             # A bigger budget is the only repair for a cut-off answer.
             max_tokens *= 2
             continue
-        outcome = compiled.validate(completion.text)
+        text = completion.text
+        if not backend.capabilities.grammar:
+            # Free text may wrap or bend the JSON: repair what is safe before validating.
+            try:
+                text = repair_json(text).text
+            except UnrepairableOutputError as exc:
+                problem = (str(exc),)
+                cut = exc.reason == "truncated"
+                attempts.append(Attempt(completion.text, problem, cut, step, seconds))
+                messages = repair_messages(messages, completion.text, problem)
+                continue
+        outcome = compiled.validate(text)
         if isinstance(outcome, Invalid):
             attempts.append(Attempt(completion.text, outcome.errors, False, step, seconds))
             messages = repair_messages(messages, completion.text, outcome.errors)

@@ -16,13 +16,14 @@ Results are cached by schema content. This package imports no model runtime.
 from ._check import GrammarChecker, byte_tokenizer
 from ._compile import GRAMMAR_OPTIONS, CompiledSchema, clear_cache, compile_schema, schema_key
 from ._errors import SchemaError
-from ._normalize import normalize, schema_of
+from ._normalize import RECURSION_DEPTH, bounded_recursion, normalize, schema_of, walk
 from ._regex import RegexTranslation, translate_pattern
 from ._report import Constraint, ConstraintReport
 from ._validate import Invalid
 
 __all__ = [
     "GRAMMAR_OPTIONS",
+    "RECURSION_DEPTH",
     "CompiledSchema",
     "Constraint",
     "ConstraintReport",
@@ -30,6 +31,7 @@ __all__ = [
     "Invalid",
     "RegexTranslation",
     "SchemaError",
+    "bounded_recursion",
     "byte_tokenizer",
     "clear_cache",
     "compile_schema",
@@ -37,4 +39,5 @@ __all__ = [
     "schema_key",
     "schema_of",
     "translate_pattern",
+    "walk",
 ]

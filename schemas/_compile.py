@@ -227,8 +227,12 @@ def clear_cache() -> None:
 
 
 def schema_key(schema: JsonSchema) -> str:
-    """A content hash of a JSON Schema."""
-    text = json.dumps(schema, sort_keys=True, separators=(",", ":"))
+    """A content hash of a JSON Schema.
+
+    Key order is content here: the grammar writes properties in the order the
+    schema declares them, so two schemas differing only in that order differ.
+    """
+    text = json.dumps(schema, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

@@ -204,6 +204,16 @@ RECURSION_DEPTH = 4
 _DEF_PREFIX = "#/$defs/"
 
 
+def bounded_recursion(schema: JsonSchema) -> JsonSchema:
+    """A copy of ``schema`` whose recursive ``$defs`` are unrolled RECURSION_DEPTH deep.
+
+    Tools that expand references eagerly (test-data generators) need finite schemas.
+    """
+    result = Normalized(schema=json_copy(schema), source="pydantic")
+    _bound_recursion(result)
+    return result.schema
+
+
 def _bound_recursion(result: Normalized) -> None:
     """Unroll self-referencing ``$defs`` into RECURSION_DEPTH levels.
 
