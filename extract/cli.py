@@ -20,6 +20,9 @@ def load_target(spec: str) -> Any:
     if os.path.isfile(spec) and spec.endswith(".json"):
         with open(spec, encoding="utf-8") as f:
             loaded: Any = json.load(f)
+        if _is_test_file(loaded):
+            print(f"{spec}: a schema with test instances; using its 'schema'", file=sys.stderr)
+            return loaded["schema"]
         return loaded
     module_name, sep, attr = spec.partition(":")
     if not sep or not attr:
@@ -33,6 +36,16 @@ def load_target(spec: str) -> Any:
         return getattr(module, attr)
     except AttributeError:
         raise SystemExit(f"{module_name!r} has no attribute {attr!r}") from None
+
+
+def _is_test_file(loaded: Any) -> bool:
+    """A JSON Schema test file (``{"schema": {...}, "tests": [...]}``), not a schema."""
+    return (
+        isinstance(loaded, dict)
+        and isinstance(loaded.get("schema"), dict)
+        and isinstance(loaded.get("tests"), list)
+        and not {"type", "properties", "$ref", "anyOf", "allOf", "oneOf"} & set(loaded)
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -60,8 +73,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from ._api import compile_target
 
-    compiled = compile_target(load_target(args.schema))
+    spec = args.target or args.schema
+    if not spec:
+        raise SystemExit("extract check: give a schema file or package.module:Model")
+    compiled = compile_target(load_target(spec))
     print(compiled.report.render())
+    report = compiled.report
+    if not report.enforced and not report.validated_after:
+        print("note: this schema constrains nothing; every JSON value is valid")
     return 0
 
 
@@ -89,7 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("files", nargs="+")
     run.set_defaults(func=cmd_run)
     check = sub.add_parser("check", help="print the constraint report of a schema")
-    check.add_argument("--schema", required=True, help="package.module:Model or schema.json")
+    check.add_argument("target", nargs="?", help="schema.json or package.module:Model")
+    check.add_argument("--schema", help="the same, as an option")
     check.set_defaults(func=cmd_check)
     demo = sub.add_parser("demo", help="extract records from the bundled sample texts")
     demo.add_argument("--model", help="GGUF path (default: the embedded model)")

@@ -97,6 +97,7 @@ def normalize(schema: JsonSchema, source: str, dialect: Dialect = "python") -> N
         _translate_pattern(path, node, result)
         _drop_pydantic_only(node)
         _property_names_as_pattern(path, node, result)
+        _property_counts(path, node, result)
     return result
 
 
@@ -196,6 +197,27 @@ def _property_names_as_pattern(path: str, node: JsonSchema, result: Normalized) 
     node["additionalProperties"] = False
     del node["propertyNames"]
     result.notes.append(f"{path or '/'}: propertyNames enforced as patternProperties {regex!r}")
+
+
+def _property_counts(path: str, node: JsonSchema, result: Normalized) -> None:
+    """min/maxProperties beside optional properties: validated after decoding.
+
+    The engine counts keys only when every listed property is required; otherwise
+    its lenient mode builds a grammar that refuses valid objects (seen on real
+    schemas: ``{"type": "object", "properties": {"a": .., "b": ..}, "minProperties": 1}``
+    rejected ``{"a": 1, "b": true}``).
+    """
+    if "minProperties" not in node and "maxProperties" not in node:
+        return
+    props = node.get("properties")
+    required = node.get("required")
+    names = set(props) if isinstance(props, dict) else set()
+    if names <= set(required if isinstance(required, list) else ()):
+        return
+    for keyword in ("minProperties", "maxProperties"):
+        if keyword in node:
+            del node[keyword]
+            result.dropped.append(Constraint(path, keyword, "beside optional properties"))
 
 
 # How deep a recursive model may nest in the grammar. Small models, greedy, fall into

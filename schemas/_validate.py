@@ -44,9 +44,7 @@ class JsonSchemaValidator:
     def __init__(self, schema: dict[str, Any]) -> None:
         cls = validator_for(schema, default=jsonschema.Draft202012Validator)
         check_schema(cls, schema)
-        # Every format jsonschema knows, whatever the draft: the grammar enforces
-        # formats too, and "date" in a draft-04 schema means a date.
-        self._validator = cls(schema, format_checker=jsonschema.FormatChecker())
+        self._validator = cls(schema, format_checker=_format_checker(cls))
 
     def __call__(self, text: str) -> Any:
         try:
@@ -57,6 +55,21 @@ class JsonSchemaValidator:
         if errors:
             return Invalid(tuple(f"{_pointer(e.absolute_path)}: {e.message}" for e in errors[:10]))
         return value
+
+
+def _format_checker(cls: Any) -> jsonschema.FormatChecker:
+    """The draft's own formats, plus the newest definition of the ones it lacks.
+
+    The grammar enforces formats, so they are asserted here too; "date" in a
+    draft-04 schema means a date. ``FormatChecker()`` with every known format is not
+    right either: it reads "time" as draft 3's ``HH:MM:SS`` and refuses "12:00:00Z".
+    """
+    checker = jsonschema.FormatChecker(formats=())
+    checker.checkers = {
+        **jsonschema.Draft202012Validator.FORMAT_CHECKER.checkers,
+        **cls.FORMAT_CHECKER.checkers,
+    }
+    return checker
 
 
 _RS_DRAFTS: dict[Any, str] = {

@@ -116,13 +116,15 @@ def test_default_model_is_found_inside_the_installed_package() -> None:
     assert path.endswith(".gguf") and Path(path).stat().st_size > 10_000_000
 
 
-def test_cli_check_prints_the_report(tmp_path: Path) -> None:
+@pytest.mark.parametrize("as_option", [False, True])
+def test_cli_check_prints_the_report(tmp_path: Path, as_option: bool) -> None:
     schema = tmp_path / "s.json"
     schema.write_text(
         '{"type":"array","items":{"type":"string","pattern":"(?<=a)b"},"uniqueItems":true}'
     )
+    where = ["--schema", str(schema)] if as_option else [str(schema)]
     proc = subprocess.run(
-        [sys.executable, "-m", "extract", "check", "--schema", str(schema)],
+        [sys.executable, "-m", "extract", "check", *where],
         capture_output=True,
         text=True,
         timeout=60,
@@ -130,3 +132,17 @@ def test_cli_check_prints_the_report(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "validated after decoding (2)" in proc.stdout
     assert "uniqueItems" in proc.stdout and "lookaround" in proc.stdout
+
+
+def test_cli_check_reads_a_schema_test_file(tmp_path: Path) -> None:
+    path = tmp_path / "case.json"
+    path.write_text('{"schema": {"type": "object", "minProperties": 1}, "tests": []}')
+    proc = subprocess.run(
+        [sys.executable, "-m", "extract", "check", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "using its 'schema'" in proc.stderr
+    assert "/: type" in proc.stdout

@@ -136,3 +136,30 @@ def test_property_order_is_part_of_the_cache_key() -> None:
     assert ab is not ba
     assert schemas.GrammarChecker(ab.grammar).accepts('{"a":1,"b":2}')
     assert schemas.GrammarChecker(ba.grammar).accepts('{"b":1,"a":2}')
+
+
+def test_property_counts_beside_optional_properties_are_checked_after_decoding() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"a": {"type": "integer"}, "b": {"type": "boolean"}},
+        "minProperties": 1,
+    }
+    compiled = schemas.compile_schema(schema)
+    assert schemas.GrammarChecker(compiled.grammar).accepts('{"a":1,"b":true}')
+    assert any(c.keyword == "minProperties" for c in compiled.report.validated_after)
+    assert isinstance(compiled.validate("{}"), schemas.Invalid)
+
+
+@pytest.mark.parametrize(
+    ("draft", "value", "valid"),
+    [
+        ("http://json-schema.org/draft-04/schema#", "12:00:00Z", True),
+        ("http://json-schema.org/draft-04/schema#", "12:00:00", False),  # no offset
+        ("https://json-schema.org/draft/2020-12/schema", "12:00:00+02:00", True),
+        ("http://json-schema.org/draft-03/schema#", "12:00:00", True),  # draft 3's own "time"
+    ],
+)
+def test_formats_follow_the_schemas_draft(draft: str, value: str, valid: bool) -> None:
+    compiled = schemas.compile_schema({"$schema": draft, "type": "string", "format": "time"})
+    outcome = compiled.validate(json.dumps(value))
+    assert (not isinstance(outcome, schemas.Invalid)) == valid
