@@ -231,9 +231,58 @@ def bounded_recursion(schema: JsonSchema) -> JsonSchema:
 
     Tools that expand references eagerly (test-data generators) need finite schemas.
     """
-    result = Normalized(schema=json_copy(schema), source="pydantic")
+    copied = json_copy(schema)
+    if isinstance(copied, dict):
+        copied = _refs_to_defs(copied)
+    result = Normalized(schema=copied, source="pydantic")
     _bound_recursion(result)
     return result.schema
+
+
+def _refs_to_defs(schema: JsonSchema) -> JsonSchema:
+    """Spell every local reference as ``#/$defs/NAME`` so that one unrolling covers all.
+
+    ``#/definitions/NAME`` (drafts before 2019-09) moves to ``$defs``, and a
+    reference to the root (``#``) goes through a ``$defs`` entry for the root.
+    """
+    defs = dict(schema.get("$defs") or {})
+    old = schema.get("definitions")
+    if isinstance(old, dict) and not set(old) & set(defs):
+        defs.update(old)
+        schema = _rewrite_refs(schema, "#/definitions/", _DEF_PREFIX)
+        schema.pop("definitions", None)
+    if "#" in _all_refs(schema):
+        root = {k: v for k, v in schema.items() if k not in ("$defs", "$schema", "$id")}
+        defs["__root"] = _rewrite_refs(root, "#", f"{_DEF_PREFIX}__root", exact=True)
+        schema = {k: schema[k] for k in ("$schema",) if k in schema}
+        schema["$ref"] = f"{_DEF_PREFIX}__root"
+    if defs:
+        defs = {k: _rewrite_refs(v, "#/definitions/", _DEF_PREFIX) for k, v in defs.items()}
+        schema["$defs"] = defs
+    return schema
+
+
+def _all_refs(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["$ref"]} if isinstance(node.get("$ref"), str) else set()
+        for value in node.values():
+            found |= _all_refs(value)
+        return found
+    if isinstance(node, list):
+        return set().union(*(_all_refs(v) for v in node)) if node else set()
+    return set()
+
+
+def _rewrite_refs(node: Any, old: str, new: str, *, exact: bool = False) -> Any:
+    if isinstance(node, dict):
+        out = {k: _rewrite_refs(v, old, new, exact=exact) for k, v in node.items()}
+        ref = node.get("$ref")
+        if isinstance(ref, str) and (ref == old if exact else ref.startswith(old)):
+            out["$ref"] = new + ("" if exact else ref[len(old) :])
+        return out
+    if isinstance(node, list):
+        return [_rewrite_refs(v, old, new, exact=exact) for v in node]
+    return node
 
 
 def _bound_recursion(result: Normalized) -> None:
@@ -296,7 +345,11 @@ def _reachable(start: str, refs: dict[str, set[str]]) -> set[str]:
 def _retarget(node: Any, recursive: set[str], level: int | None) -> Any:
     if isinstance(node, dict):
         ref = node.get("$ref")
-        if isinstance(ref, str) and ref[len(_DEF_PREFIX) :] in recursive:
+        if (
+            isinstance(ref, str)
+            and ref.startswith(_DEF_PREFIX)
+            and ref[len(_DEF_PREFIX) :] in recursive
+        ):
             if level is None:
                 return False
             return {**node, "$ref": f"{ref}__{level}"}

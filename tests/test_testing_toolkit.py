@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal, Union
+from uuid import UUID
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel
+from pydantic import BaseModel, EmailStr, Field
 
 import extract
 import schemas
@@ -174,3 +177,69 @@ def test_pytest_fixtures_are_registered(fake_extractor: Any, scripted_extractor:
     assert isinstance(fake_extractor.extract(Point, "x"), Point)
     scripted = scripted_extractor(['{"x": 3, "y": 4}'])
     assert scripted.extract(Point, "x") == Point(x=3, y=4)
+
+
+class Cat(BaseModel):
+    kind: Literal["cat"]
+    lives: Annotated[int, Field(ge=0, le=9)]
+
+
+class Dog(BaseModel):
+    kind: Literal["dog"]
+    good: bool
+
+
+class Owner(BaseModel):
+    email: EmailStr
+    born: date
+    seen: datetime
+    id: UUID
+    pet: Annotated[Union[Cat, Dog], Field(discriminator="kind")]
+    balance: Decimal
+    tags: set[Annotated[str, Field(max_length=5)]]
+    pair: tuple[int, str]
+    code: Annotated[str, Field(pattern=r"^[A-Z]{2}-\d{3}$")]
+
+
+class Node(BaseModel):
+    name: str
+    children: list[Node] = []
+
+
+def _depth(node: Node) -> int:
+    return 1 + max((_depth(c) for c in node.children), default=0)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@given(instances(Owner))
+def test_instances_of_common_field_types(owner: Owner) -> None:
+    assert Owner.model_validate_json(owner.model_dump_json()) == owner
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@given(instances(Node))
+def test_instances_of_a_recursive_model_are_bounded(node: Node) -> None:
+    assert _depth(node) <= schemas.RECURSION_DEPTH
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "object", "properties": {"next": {"$ref": "#"}, "v": {"type": "integer"}}},
+        {
+            "definitions": {
+                "n": {"type": "object", "properties": {"next": {"$ref": "#/definitions/n"}}}
+            },
+            "$ref": "#/definitions/n",
+        },
+    ],
+)
+def test_instances_of_recursive_raw_schemas(schema: dict[str, Any]) -> None:
+    compiled = schemas.compile_schema(schema)
+
+    @settings(max_examples=40, database=None)
+    @given(json_values(schema))
+    def check(value: Any) -> None:
+        assert not isinstance(compiled.validate(json.dumps(value)), schemas.Invalid)
+
+    check()

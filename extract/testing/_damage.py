@@ -64,11 +64,12 @@ def llm_outputs(target: Any) -> st.SearchStrategy[LLMOutput]:
     is true, not hoped for.
     """
     validate = compile_target(target).validate
-    return st.builds(_damaged, json_values(target), st.just(validate), st.data())
+    return _damaged(json_values(target), validate)
 
 
-def _damaged(value: Any, validate: Any, data: Any) -> LLMOutput:
-    draw = data.draw
+@st.composite
+def _damaged(draw: st.DrawFn, values: st.SearchStrategy[Any], validate: Any) -> LLMOutput:
+    value = draw(values)
     damage: list[Damage] = []
     printed_value = value
     breaking = draw(st.sampled_from([None, None, None, "wrong_type", "missing_required"]))

@@ -46,7 +46,7 @@ def instances(target: Any) -> st.SearchStrategy[Any]:
     target's own validator accepts them, so custom validators are respected too.
     """
     compiled = compile_target(target)
-    schema = schemas.bounded_recursion(compiled.json_schema)
+    schema = _as_draft7_tuples(schemas.bounded_recursion(compiled.json_schema))
     raw = from_schema(schema, custom_formats=_custom_formats(schema))
     validate = compiled.validate
 
@@ -110,6 +110,21 @@ def _dumper(target: Any) -> Any:
         return lambda value: value
     adapter: TypeAdapter[Any] = TypeAdapter(target)
     return lambda value: adapter.dump_python(value, mode="json", by_alias=True)
+
+
+def _as_draft7_tuples(schema: Any) -> Any:
+    """``prefixItems`` (draft 2020-12, Pydantic's tuples) spelled as draft 7's array ``items``.
+
+    hypothesis-jsonschema reads schemas as draft 7 and would ignore ``prefixItems``,
+    generating tuples of anything that the validator then throws away.
+    """
+    for _, node in schemas.walk(schema):
+        prefix = node.get("prefixItems")
+        if isinstance(prefix, list):
+            rest = node.pop("items", True)
+            node["items"] = node.pop("prefixItems")
+            node["additionalItems"] = rest
+    return schema
 
 
 def _custom_formats(schema: Any) -> dict[str, st.SearchStrategy[str]]:
