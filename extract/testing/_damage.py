@@ -72,7 +72,9 @@ def _damaged(draw: st.DrawFn, values: st.SearchStrategy[Any], validate: Any) -> 
     value = draw(values)
     damage: list[Damage] = []
     printed_value = value
-    breaking = draw(st.sampled_from([None, None, None, "wrong_type", "missing_required"]))
+    breaking: Damage | None = draw(
+        st.sampled_from([None, None, None, "wrong_type", "missing_required"])
+    )
     if breaking is not None:
         broken = _break(value, breaking, validate, draw)
         if broken is not None:
@@ -80,11 +82,13 @@ def _damaged(draw: st.DrawFn, values: st.SearchStrategy[Any], validate: Any) -> 
             damage.append(breaking)
     # Only inside brackets can a cut, or prose around the value, be told apart from it.
     container = isinstance(printed_value, (dict, list))
-    syntax = draw(st.sampled_from(["json", "trailing_commas", "python_literals", "comments"]))
+    syntax: Damage | None = draw(
+        st.sampled_from([None, "trailing_commas", "python_literals", "comments"])
+    )
     if not container:
-        syntax = "json"  # a bare string or number has no members to bend
+        syntax = None  # a bare string or number has no members to bend
     text = _serialize(printed_value, syntax)
-    if syntax != "json":
+    if syntax is not None:
         damage.append(syntax)
     truncated = container and draw(st.sampled_from([False, False, False, True]))
     if truncated:
@@ -110,7 +114,7 @@ def _damaged(draw: st.DrawFn, values: st.SearchStrategy[Any], validate: Any) -> 
     return LLMOutput(text, tuple(damage), value, expected)
 
 
-def _break(value: Any, how: str, validate: Any, draw: Any) -> Any:
+def _break(value: Any, how: Damage, validate: Any, draw: st.DrawFn) -> Any:
     """``value`` with one change that makes it invalid, or None if none does."""
     found = _wrong_types(value) if how == "wrong_type" else _removals(value)
     candidates = list(itertools.islice(found, _MAX_CANDIDATES))
@@ -154,7 +158,7 @@ def _removals(value: Any) -> Any:
                 yield [*value[:i], changed, *value[i + 1 :]]
 
 
-def _serialize(value: Any, syntax: str) -> str:
+def _serialize(value: Any, syntax: Damage | None) -> str:
     if syntax == "python_literals":
         return repr(value)
     if syntax == "trailing_commas":
