@@ -5,6 +5,7 @@ person = extract.extract(Person, "Alice, 31, lives in Paris.")
 """
 
 from ._api import Extractor, aextract, default_extractor, extract
+from ._db import ingest, retry_quarantine
 from ._errors import (
     ContextWindowError,
     ExtractError,
@@ -35,6 +36,8 @@ __all__ = [
     "aextract",
     "default_extractor",
     "extract",
+    "ingest",
     "parse",
     "repair_json",
+    "retry_quarantine",
 ]

@@ -1,4 +1,4 @@
-"""The ``extract`` command: ``run``, ``demo`` and ``check``."""
+"""The ``extract`` command: ``run``, ``check``, ``ingest`` and ``demo``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import importlib
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -84,6 +85,67 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from pydantic import BaseModel
+
+    from ._db import ingest, retry_quarantine
+
+    model = load_target(args.schema)
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise SystemExit(
+            "extract ingest: --schema must name a Pydantic model (package.module:Model)"
+        )
+    if not args.dry_run and not args.into:
+        raise SystemExit("extract ingest: --into URL is required (or --dry-run)")
+    options: dict[str, Any] = {"table": args.table, "key": args.key or None}
+    if args.retry_quarantine:
+        report = retry_quarantine(model, args.into, **options)
+        print(f"retried the quarantine: {report.summary()}", file=sys.stderr)
+        return 0
+    if not args.files:
+        raise SystemExit("extract ingest: give one or more input files")
+    for path in args.files:
+        progress = _Progress(path)
+        report = ingest(
+            model,
+            path,
+            args.into,
+            batch_size=args.batch_size,
+            dry_run=args.dry_run,
+            progress=progress,
+            **options,
+        )
+        progress.done()
+        print(f"{path}: {report.summary()}", file=sys.stderr)
+    return 0
+
+
+class _Progress:
+    """One status line on stderr, redrawn at most five times a second."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.shown = 0.0
+
+    def __call__(self, report: Any) -> None:
+        now = time.monotonic()
+        if now - self.shown < 0.2:
+            return
+        self.shown = now
+        rate = report.read / report.seconds if report.seconds else 0.0
+        print(
+            f"\r{self.label}: {report.read} records, {rate:.0f}/s, "
+            f"{report.quarantined} quarantined",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def done(self) -> None:
+        if self.shown:
+            print(file=sys.stderr)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from ._demo import run_demo
 
@@ -111,6 +173,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.add_argument("target", nargs="?", help="schema.json or package.module:Model")
     check.add_argument("--schema", help="the same, as an option")
     check.set_defaults(func=cmd_check)
+    ing = sub.add_parser("ingest", help="validate records and load them into a database")
+    ing.add_argument("--schema", required=True, help="package.module:Model")
+    ing.add_argument("--into", help="database URL, e.g. sqlite:///app.db")
+    ing.add_argument("--table", help="table name (default: the model's name, lower case)")
+    ing.add_argument("--key", action="append", help="key field (repeat for a composite key)")
+    ing.add_argument("--batch-size", type=int, default=1000)
+    ing.add_argument("--dry-run", action="store_true", help="validate only, load nothing")
+    ing.add_argument(
+        "--retry-quarantine", action="store_true", help="re-validate quarantined records"
+    )
+    ing.add_argument("files", nargs="*", help=".jsonl, .json or .csv files")
+    ing.set_defaults(func=cmd_ingest)
     demo = sub.add_parser("demo", help="extract records from the bundled sample texts")
     demo.add_argument("--model", help="GGUF path (default: the embedded model)")
     demo.set_defaults(func=cmd_demo)

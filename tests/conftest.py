@@ -42,3 +42,21 @@ def extractor() -> Iterator[Any]:
     extractor = extract.default_extractor()
     yield extractor
     extractor.backend.llm.close()  # type: ignore[attr-defined]  # free before interpreter exit
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> Iterator[str]:
+    """A throwaway PostgreSQL server on 127.0.0.1 for this test session, stopped after.
+
+    CI installs the server binaries (see .ci/run); elsewhere the tests that need them
+    are skipped when they are missing.
+    """
+    from tests.pg_server import NoPostgreSQL, running_postgresql
+
+    try:
+        with running_postgresql() as url:
+            yield url
+    except NoPostgreSQL as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"{exc}; .ci/run should have installed it")
+        pytest.skip(str(exc))
