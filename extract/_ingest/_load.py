@@ -69,14 +69,7 @@ class IngestReport:
         return "\n".join(lines)
 
 
-@dataclass(frozen=True)
-class _Valid:
-    record: SourceRecord
-    instance: BaseModel
-    repaired: bool
-
-
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Invalid:
     record: SourceRecord
     reason: str
@@ -212,16 +205,18 @@ def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
-def _validate(adapter: pydantic.TypeAdapter[Any], record: SourceRecord, repair: bool) -> Any:
+def _validate(
+    adapter: pydantic.TypeAdapter[Any], record: SourceRecord, repair: bool
+) -> SourceRecord | _Invalid:
+    """The record with its ``value`` set, or why it is quarantined. Runs per record."""
     if record.problem is not None:
         return _Invalid(record, "unreadable", [{"msg": record.problem}])
     payload = record.payload
     try:
-        if isinstance(payload, Result):
-            return _Valid(record, adapter.validate_python(payload.value), False)
-        if isinstance(payload, str):
+        if isinstance(payload, str):  # the common case first
             try:
-                return _Valid(record, adapter.validate_json(payload), False)
+                record.value = adapter.validator.validate_json(payload)
+                return record
             except pydantic.ValidationError as exc:
                 if not repair or not _is_json_error(exc):
                     raise
@@ -229,8 +224,12 @@ def _validate(adapter: pydantic.TypeAdapter[Any], record: SourceRecord, repair: 
                 repaired = repair_json(payload)
             except UnrepairableOutputError as bad:
                 return _Invalid(record, f"bad JSON ({bad.reason})", [{"msg": str(bad)}])
-            return _Valid(record, adapter.validate_json(repaired.text), True)
-        return _Valid(record, adapter.validate_python(payload), False)
+            record.value, record.repaired = adapter.validate_json(repaired.text), True
+        elif isinstance(payload, Result):
+            record.value = adapter.validate_python(payload.value)
+        else:
+            record.value = adapter.validate_python(payload)
+        return record
     except pydantic.ValidationError as exc:
         errors = json.loads(exc.json(include_url=False, include_input=False))
         if _is_json_error(exc):
@@ -249,18 +248,18 @@ def _refuse_nul_on_postgresql(engine: sa.Engine, plan: Layout, outcomes: list[An
     typed = [f.name for f in plan.fields if f.typed]  # JSON columns escape NUL as \u0000
     checked = []
     for outcome in outcomes:
-        if isinstance(outcome, _Valid):
-            values = [getattr(outcome.instance, name) for name in typed]
+        if isinstance(outcome, SourceRecord):
+            values = [getattr(outcome.value, name) for name in typed]
             if any(isinstance(v, str) and "\x00" in v for v in values):
                 error = {"msg": "a text field contains NUL, which PostgreSQL text cannot store"}
-                outcome = _Invalid(outcome.record, "NUL in text", [error])
+                outcome = _Invalid(outcome, "NUL in text", [error])
         checked.append(outcome)
     return checked
 
 
 def _count_dry(outcomes: list[Any], report: IngestReport) -> None:
     for outcome in outcomes:
-        if isinstance(outcome, _Valid):
+        if isinstance(outcome, SourceRecord):
             report.loaded += 1
             report.repaired += outcome.repaired
         else:
@@ -281,8 +280,8 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def _row(plan: Layout, outcome: _Valid, now: dt.datetime) -> dict[str, Any]:
-    instance = outcome.instance
+def _row(plan: Layout, record: SourceRecord, now: dt.datetime) -> dict[str, Any]:
+    instance = record.value
     as_json = instance.model_dump(mode="json")
     as_python = instance.model_dump()
     content = json.dumps(as_json, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -290,7 +289,6 @@ def _row(plan: Layout, outcome: _Valid, now: dt.datetime) -> dict[str, Any]:
     row = {f.name: as_python[f.name] if f.native else as_json[f.name] for f in plan.fields}
     if plan.key == ("_key",):
         row["_key"] = digest
-    record = outcome.record
     row.update(
         _hash=digest,
         _schema_version=plan.schema_version,
@@ -346,7 +344,7 @@ def _write(
     bad: list[dict[str, Any]] = []
     moved: list[str] = []
     for i, outcome in enumerate(outcomes):
-        if isinstance(outcome, _Valid):
+        if isinstance(outcome, SourceRecord):
             row = _row(plan, outcome, now)
             identity = tuple(row[k] for k in plan.key)
             if identity in rows:
