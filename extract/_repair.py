@@ -69,19 +69,19 @@ def repair_json(text: str) -> Repaired:
         parsed = _strict(candidate)
         if parsed is not None:
             return Repaired(parsed[0], _compact(parsed[0]), tuple(fixes))
-    span = _json_span(candidate)
+    spans = _json_spans(candidate)
+    span, parsed = spans[0], None
+    how: list[str] = []
+    # Prose may hold braces too ("{ see below }"): the longest span that parses
+    # exactly wins; json_repair gets the longest only if none does.
+    for each in spans:
+        parsed, how = _exact(each)
+        if parsed is not None:
+            span = each
+            break
     if span != candidate and "removed prose around the JSON" not in fixes:
         fixes.append("removed prose around the JSON")
-    parsed = _strict(span)
-    if parsed is None:
-        cleaned, removed = _drop_comments_and_trailing_commas(span)
-        parsed = _strict(cleaned) if removed else None
-        if parsed is not None:
-            fixes.extend(removed)
-    if parsed is None:
-        parsed = _python_literal(span)
-        if parsed is not None:
-            fixes.append("read Python literal syntax (quotes, True/False/None)")
+    fixes.extend(how)
     if parsed is None:
         value, log = json_repair.repair_json(span, return_objects=True, logging=True)
         if value == "" and span.strip() not in ('""', "''"):
@@ -89,6 +89,22 @@ def repair_json(text: str) -> Repaired:
         parsed = (value,)
         fixes.extend(_describe(entry) for entry in log)
     return Repaired(parsed[0], _compact(parsed[0]), tuple(dict.fromkeys(fixes)))
+
+
+def _exact(span: str) -> tuple[tuple[Any] | None, list[str]]:
+    """``span`` parsed without guessing: as JSON, as JSON less comments and trailing
+    commas, or as a Python literal; with what had to be done."""
+    parsed = _strict(span)
+    if parsed is not None:
+        return parsed, []
+    cleaned, removed = _drop_comments_and_trailing_commas(span)
+    parsed = _strict(cleaned) if removed else None
+    if parsed is not None:
+        return parsed, removed
+    parsed = _python_literal(span)
+    if parsed is not None:
+        return parsed, ["read Python literal syntax (quotes, True/False/None)"]
+    return None, []
 
 
 def _strict(text: str) -> tuple[Any] | None:
@@ -198,8 +214,8 @@ _TOKEN = re.compile(
 _OPENER = re.compile(r"[{\[]")
 
 
-def _json_span(text: str) -> str:
-    """The longest bracketed top-level span of ``text``, or the text if there is none.
+def _json_spans(text: str) -> list[str]:
+    """The bracketed top-level spans of ``text``, longest first, or ``[text]`` if none.
 
     Raises ``UnrepairableOutputError`` when the text ends inside an object or array
     that is longer than every complete one: the answer was cut off. Quotes count only
@@ -227,7 +243,8 @@ def _json_span(text: str) -> str:
         if start >= 0:
             break
     stack = start >= 0
-    longest = max(spans, key=lambda s: s[1] - s[0], default=None)
+    spans.sort(key=lambda s: s[0] - s[1])  # longest first; ties keep text order
+    longest = spans[0] if spans else None
     if stack and (longest is None or n - start > longest[1] - longest[0]):
         raise UnrepairableOutputError(
             "truncated",
@@ -235,5 +252,5 @@ def _json_span(text: str) -> str:
             " (cut off?)",
         )
     if longest is None:
-        return text
-    return text[longest[0] : longest[1]]
+        return [text]
+    return [text[a:b] for a, b in spans]

@@ -38,6 +38,8 @@ CONTAINERS = st.one_of(
         ('{"a": 1, // one\n "b": "http://x" /* two */}', {"a": 1, "b": "http://x"}, "comments"),
         ('{"a": "\\f", "b": 2,}', {"a": "\f", "b": 2}, "trailing commas"),
         ("```\n42\n```", 42, "markdown fence"),
+        ('Note { see below } then {"a": 1}', {"a": 1}, "prose"),  # braces in prose
+        ('It\'s {"a": [1, {"b": "}"}]} done', {"a": [1, {"b": "}"}]}, "prose"),
     ],
 )
 def test_repairs(text: str, value: Any, fix: str | None) -> None:
