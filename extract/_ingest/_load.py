@@ -224,10 +224,10 @@ def validate_batch(
             try:
                 record.value = validate_json(record.payload)
                 out.append(record)
-                continue
-            except pydantic.ValidationError:
-                pass
-        out.append(_validate(adapter, record, repair))
+            except pydantic.ValidationError as exc:
+                out.append(_after_json_failure(adapter, record, exc, repair))
+        else:
+            out.append(_validate(adapter, record, repair))
     return out
 
 
@@ -258,28 +258,57 @@ def _validate(
         return _Invalid(record, "unreadable", [{"msg": record.problem}])
     payload = record.payload
     try:
-        if isinstance(payload, str):  # the common case first
-            try:
-                record.value = adapter.validator.validate_json(payload)
-                return record
-            except pydantic.ValidationError as exc:
-                if not repair or not _is_json_error(exc):
-                    raise
-            try:
-                repaired = repair_json(payload)
-            except UnrepairableOutputError as bad:
-                return _Invalid(record, f"bad JSON ({bad.reason})", [{"msg": str(bad)}])
-            record.value, record.repaired = adapter.validate_json(repaired.text), True
+        if isinstance(payload, str):
+            record.value = adapter.validator.validate_json(payload)
         elif isinstance(payload, Result):
             record.value = adapter.validate_python(payload.value)
         else:
             record.value = adapter.validate_python(payload)
         return record
     except pydantic.ValidationError as exc:
-        errors = json.loads(exc.json(include_url=False, include_input=False))
-        if _is_json_error(exc):
-            return _Invalid(record, "bad JSON", errors)
-        return _Invalid(record, "invalid", errors)
+        if isinstance(payload, str):
+            return _after_json_failure(adapter, record, exc, repair)
+        return _rejected(record, exc)
+
+
+def _after_json_failure(
+    adapter: pydantic.TypeAdapter[Any],
+    record: SourceRecord,
+    exc: pydantic.ValidationError,
+    repair: bool,
+) -> SourceRecord | _Invalid:
+    """A JSON string that failed validation: repaired and retried if it was bad JSON."""
+    if repair and _is_json_error(exc):
+        if _cut_off(record.payload, exc):
+            # What repair_json would conclude, without its scan: cut-off records are
+            # never completed by guessing.
+            problem = "the JSON ends before its outermost object or array is closed (cut off?)"
+            return _Invalid(record, "bad JSON (truncated)", [{"msg": problem}])
+        try:
+            repaired = repair_json(record.payload)
+        except UnrepairableOutputError as bad:
+            return _Invalid(record, f"bad JSON ({bad.reason})", [{"msg": str(bad)}])
+        try:
+            record.value, record.repaired = adapter.validate_json(repaired.text), True
+            return record
+        except pydantic.ValidationError as again:
+            exc = again
+    return _rejected(record, exc)
+
+
+def _rejected(record: SourceRecord, exc: pydantic.ValidationError) -> _Invalid:
+    errors = json.loads(exc.json(include_url=False, include_input=False))
+    return _Invalid(record, "bad JSON" if _is_json_error(exc) else "invalid", errors)
+
+
+def _cut_off(payload: str, exc: pydantic.ValidationError) -> bool:
+    """The parser ran out of text inside an object or array that starts the payload."""
+    first = exc.errors()[0]
+    return (
+        first["type"] == "json_invalid"
+        and "EOF while parsing" in first["msg"]
+        and (payload.lstrip()[:1] in ("{", "["))
+    )
 
 
 def _is_json_error(exc: pydantic.ValidationError) -> bool:
@@ -349,6 +378,7 @@ def _provenance(payload: Any) -> dict[str, Any] | None:
     if not isinstance(payload, Result):
         return None
     return {
+        "model": payload.model,
         "attempts": len(payload.attempts),
         "raw_sha256": hashlib.sha256(payload.raw.encode()).hexdigest(),
         "completion_tokens": payload.usage.completion_tokens,
