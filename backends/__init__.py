@@ -11,6 +11,8 @@ from ._base import (
     ContextWindowExceeded,
     FinishReason,
     Message,
+    ProviderFailure,
+    ProviderProblem,
     Request,
 )
 
@@ -21,5 +23,7 @@ __all__ = [
     "ContextWindowExceeded",
     "FinishReason",
     "Message",
+    "ProviderFailure",
+    "ProviderProblem",
     "Request",
 ]

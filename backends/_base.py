@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
-from schemas import CompiledSchema
+from schemas import CompiledSchema, ConstraintReport
 
-Role = Literal["system", "user", "assistant"]
+Role = Literal["system", "user", "assistant", "tool"]
 
 
 @dataclass(frozen=True)
 class Message:
+    """One chat turn. ``call_id`` ties an assistant's tool call to the tool's answer."""
+
     role: Role
     content: str
+    call_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,9 @@ class Capabilities:
     grammar: bool = False  # enforces an llguidance grammar token by token
     prefix_cache: bool = False  # reuses the KV cache of a shared prompt prefix
     context_window: int | None = None
+    # Hosted APIs: how the schema reaches the model, in order of preference
+    # ("tools_strict", "json_schema", "tools", "json_object", "prompt").
+    strategies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -34,17 +41,29 @@ class Request:
     seed: int | None = None
 
 
-FinishReason = Literal["stop", "length"]
+FinishReason = Literal["stop", "length", "refusal"]
 
 
 @dataclass(frozen=True)
 class Completion:
+    """One model answer.
+
+    ``text`` is the JSON candidate as the model wrote it. A hosted backend that sent
+    the schema in a provider's dialect sets ``restore`` to map a parsed value back to
+    the user's schema (unwrap a non-object root, drop nulls that stand for omitted
+    fields), ``call_id`` when the answer was a tool call (the re-ask then answers that
+    call), and ``report`` to say what the provider enforced.
+    """
+
     text: str
     finish_reason: FinishReason
     prompt_tokens: int
     completion_tokens: int
     cached_prompt_tokens: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    call_id: str | None = None
+    restore: Callable[[Any], Any] | None = None
+    report: ConstraintReport | None = None
 
 
 @runtime_checkable
@@ -70,3 +89,40 @@ class ContextWindowExceeded(Exception):
             f"but the model's context window is {context_window} tokens; shorten the text, "
             f"lower max_tokens, or load the model with a larger n_ctx"
         )
+
+
+ProviderProblem = Literal[
+    "rate_limit",
+    "server",
+    "timeout",
+    "connection",
+    "authentication",
+    "permission",
+    "not_found",
+    "bad_request",
+    "bad_response",
+    "other",
+]
+
+
+class ProviderFailure(Exception):
+    """A hosted API call failed (after transport retries, if it was retryable)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        problem: ProviderProblem,
+        retryable: bool,
+        status_code: int | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.problem = problem
+        self.retryable = retryable
+        self.status_code = status_code
+        self.request_id = request_id
+        self.retry_after = retry_after

@@ -12,6 +12,7 @@ from ._errors import (
     ExtractionError,
     ModelLoadError,
     ParseError,
+    ProviderError,
     UnsupportedTypeError,
     UsageError,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "Extractor",
     "ModelLoadError",
     "ParseError",
+    "ProviderError",
     "Repaired",
     "Result",
     "UnrepairableOutputError",

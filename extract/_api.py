@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import importlib
 import os
 import threading
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from backends import Backend
 from schemas import CompiledSchema, SchemaError, compile_schema
 
 from ._errors import ModelLoadError, UnsupportedTypeError, UsageError
-from ._loop import Options, run_extraction
+from ._loop import Options, arun_extraction, run_extraction
 from ._model import default_model_path
 from ._prompt import dump_example
 from ._result import Result
@@ -23,11 +23,17 @@ T = TypeVar("T")
 class Extractor:
     """Extracts typed values from text with one model.
 
-    ``model`` is a GGUF file path, a ``llama_cpp.Llama``, any object implementing
-    ``backends.Backend``, or ``None`` for the embedded default model.
+    ``model`` is a GGUF file path, a ``llama_cpp.Llama``, ``"openai:MODEL"``,
+    ``"anthropic:MODEL"``, an ``openai.OpenAI``/``AsyncOpenAI`` or
+    ``anthropic.Anthropic``/``AsyncAnthropic`` client (then pass ``model=``), any object
+    implementing ``backends.Backend``, or ``None`` for the embedded default model.
+    Hosted options: ``base_url`` (OpenAI-compatible servers), ``profile``, ``strategy``,
+    ``retry`` (a ``backends.RetryPolicy``), ``api_key``, ``timeout``, ``asynchronous``.
     """
 
-    def __init__(self, model: Any = None, **backend_options: Any) -> None:
+    def __init__(self, model: Any = None, /, **backend_options: Any) -> None:
+        if model is None and "model" in backend_options:  # Extractor(model="x.gguf")
+            model = backend_options.pop("model")
         self.backend: Backend = _backend_for(model, backend_options)
 
     def __repr__(self) -> str:
@@ -53,8 +59,13 @@ class Extractor:
         return self.run(target, text, **options).value
 
     async def arun(self, target: Any, text: str, **options: Any) -> Result[Any]:
-        """Async ``run``: the model call happens in a worker thread."""
-        return await asyncio.to_thread(lambda: self.run(target, text, **options))
+        """Async ``run``. With an async client the request is awaited (cancelling
+        cancels it); a blocking backend runs in a worker thread."""
+        if not isinstance(text, str):
+            raise UsageError(f"text must be a str, not {type(text).__name__}")
+        compiled = compile_target(target)
+        parsed = parse_options(target, options)
+        return await arun_extraction(self.backend, target, compiled, text, parsed)
 
     @overload
     async def aextract(self, target: type[T], text: str, **options: Any) -> T: ...
@@ -134,28 +145,61 @@ def _examples(target: Any, examples: Sequence[Any]) -> list[tuple[str, Any]]:
 
 
 def _backend_for(model: Any, options: dict[str, Any]) -> Backend:
-    if model is not None and not isinstance(model, (str, os.PathLike)) and _is_backend(model):
-        return model  # type: ignore[no-any-return]
+    if model is not None and not isinstance(model, (str, os.PathLike)):
+        vendor = type(model).__module__.split(".")[0]
+        if vendor in _CLIENTS:
+            return _hosted_backend(vendor, model, options, from_client=True)
+        if _is_backend(model):
+            return model  # type: ignore[no-any-return]
+    if isinstance(model, str) and not os.path.exists(model):
+        vendor, _, name = model.partition(":")
+        if vendor in _CLIENTS and name:
+            return _hosted_backend(vendor, name, options, from_client=False)
     try:
         from backends.llamacpp import LlamaCppBackend
     except ImportError as exc:
         raise ModelLoadError(str(exc)) from exc
     if model is None:
         model = default_model_path()
-    if isinstance(model, (str, os.PathLike)):
-        path = os.fspath(model)
-        if (
-            ":" in path
-            and not os.path.exists(path)
-            and path.split(":", 1)[0] in ("openai", "anthropic")
-        ):
-            raise UsageError(f"hosted backends ({path.split(':', 1)[0]}) are not available yet")
     try:
         return LlamaCppBackend(model, **options)
     except FileNotFoundError as exc:
         raise ModelLoadError(str(exc)) from exc
     except (ValueError, RuntimeError) as exc:
         raise ModelLoadError(f"could not load {model!r}: {exc}") from exc
+
+
+# Vendor -> (backend module, class, pip extra). Imported only when asked for.
+_CLIENTS = {
+    "openai": ("backends.openai_api", "OpenAIBackend"),
+    "anthropic": ("backends.anthropic_api", "AnthropicBackend"),
+}
+
+
+def _hosted_backend(vendor: str, model: Any, options: dict[str, Any], from_client: bool) -> Backend:
+    module_name, class_name = _CLIENTS[vendor]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ModelLoadError(
+            f"{vendor} needs its SDK: pip install 'structured-extract[hosted]' ({exc})"
+        ) from exc
+    cls = getattr(module, class_name)
+    try:
+        if from_client:
+            if "model" not in options:
+                raise UsageError(
+                    f"pass model=... with a {vendor} client, e.g. Extractor(client, model='...')"
+                )
+            options = dict(options)
+            return cls(model, options.pop("model"), **options)  # type: ignore[no-any-return]
+        return cls.from_name(model, **options)  # type: ignore[no-any-return]
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"{vendor}: {exc}") from exc
+    except Exception as exc:  # the SDK's own error, e.g. a missing key
+        if type(exc).__module__.split(".")[0] == vendor:
+            raise ModelLoadError(f"{vendor}: {exc}") from exc
+        raise
 
 
 def _is_backend(obj: Any) -> bool:

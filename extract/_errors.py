@@ -7,6 +7,8 @@ ExtractError                   base of everything this package raises
 ├── ContextWindowError         the prompt does not fit the model's context
 ├── ExtractionError            the model never produced a valid object;
 │                              carries every attempt
+├── ProviderError              a hosted API call failed (after transport retries):
+│                              provider, problem, status code, request id, retryable
 └── ParseError                 ``parse()``: a text holds no valid value (also a ValueError)
 """
 
@@ -15,6 +17,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
+    from backends import ProviderFailure
+
     from ._result import Attempt, Usage
 
 
@@ -51,13 +55,53 @@ class ExtractionError(ExtractError):
         self.attempts = attempts
         self.usage = usage
         last = attempts[-1]
-        reason = (
-            "output was truncated at max_tokens" if last.truncated else "output failed validation"
-        )
+        if last.refused:
+            reason = "the model refused"
+        elif last.truncated:
+            reason = "output was truncated at max_tokens"
+        else:
+            reason = "output failed validation"
         problems = "\n".join(f"  - {e}" for e in last.errors[:10])
         super().__init__(
             f"no valid {target} after {len(attempts)} attempt(s): {reason}\n"
             f"last output: {last.raw[:300]!r}\n{problems}"
+        )
+
+
+class ProviderError(ExtractError):
+    """A hosted API failed: rate limited, down, unreachable, or it refused the request.
+
+    Retryable failures (429, 5xx, timeouts, lost connections) were already retried
+    with backoff; ``retryable`` says whether trying later may help. ``problem`` is one
+    of ``backends.ProviderProblem``. No API key ever appears in the message.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        problem: str,
+        retryable: bool,
+        status_code: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.problem = problem
+        self.retryable = retryable
+        self.status_code = status_code
+        self.request_id = request_id
+
+    @classmethod
+    def from_failure(cls, failure: ProviderFailure) -> ProviderError:
+        return cls(
+            str(failure),
+            provider=failure.provider,
+            problem=failure.problem,
+            retryable=failure.retryable,
+            status_code=failure.status_code,
+            request_id=failure.request_id,
         )
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
-from collections.abc import Sequence
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from backends import Backend, ContextWindowExceeded, Request
+from backends import Backend, Completion, ContextWindowExceeded, ProviderFailure, Request
 from schemas import CompiledSchema, Invalid
 
-from ._errors import ContextWindowError, ExtractionError
+from ._errors import ContextWindowError, ExtractionError, ProviderError
 from ._prompt import build_messages, repair_messages
 from ._repair import UnrepairableOutputError, repair_json
 from ._result import Attempt, Result, Usage
@@ -26,9 +29,63 @@ class Options:
     seed: int | None = None
 
 
+Steps = Generator[Request, Completion, Result[Any]]
+
+
 def run_extraction(
     backend: Backend, target: Any, compiled: CompiledSchema, text: str, options: Options
 ) -> Result[Any]:
+    """The loop, driven with blocking calls."""
+    steps = extraction_steps(backend, target, compiled, text, options)
+    request = next(steps)
+    while True:
+        with _mapped_backend_errors():
+            completion = backend.complete(request)
+        try:
+            request = steps.send(completion)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+
+async def arun_extraction(
+    backend: Backend, target: Any, compiled: CompiledSchema, text: str, options: Options
+) -> Result[Any]:
+    """The same loop, awaiting the backend; cancelling it cancels the request in flight."""
+    acomplete = getattr(backend, "acomplete", None)
+    steps = extraction_steps(backend, target, compiled, text, options)
+    request = next(steps)
+    while True:
+        with _mapped_backend_errors():
+            if acomplete is not None:
+                completion = await acomplete(request)
+            else:  # a blocking backend: off the event loop
+                completion = await asyncio.to_thread(backend.complete, request)
+        try:
+            request = steps.send(completion)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+
+@contextmanager
+def _mapped_backend_errors() -> Iterator[None]:
+    try:
+        yield
+    except ContextWindowExceeded as exc:
+        raise ContextWindowError(
+            str(exc), prompt_tokens=exc.prompt_tokens, context_window=exc.context_window
+        ) from exc
+    except ProviderFailure as exc:
+        raise ProviderError.from_failure(exc) from exc
+
+
+def extraction_steps(
+    backend: Backend, target: Any, compiled: CompiledSchema, text: str, options: Options
+) -> Steps:
+    """The retry-and-repair loop without I/O: yields requests, is sent completions.
+
+    One loop for blocking and async callers. Transport failures never reach it (the
+    backends retry those); every attempt here is a model answer, and costs a retry.
+    """
     started = time.perf_counter()
     messages = build_messages(
         compiled.json_schema,
@@ -49,12 +106,7 @@ def run_extraction(
             seed=(options.seed or 0) + number,
         )
         call_started = time.perf_counter()
-        try:
-            completion = backend.complete(request)
-        except ContextWindowExceeded as exc:
-            raise ContextWindowError(
-                str(exc), prompt_tokens=exc.prompt_tokens, context_window=exc.context_window
-            ) from exc
+        completion = yield request
         step = Usage(
             completion.prompt_tokens,
             completion.completion_tokens,
@@ -62,30 +114,38 @@ def run_extraction(
         )
         usage = usage + step
         seconds = time.perf_counter() - call_started
-        truncated = completion.finish_reason == "length"
-        if truncated:
+        if completion.finish_reason == "refusal":
+            problem = (f"the model refused: {completion.text[:300]}",)
+            attempts.append(Attempt(completion.text, problem, False, step, seconds, refused=True))
+            break  # asking again rarely changes a refusal and costs tokens
+        if completion.finish_reason == "length":
             errors: Sequence[str] = (
                 f"output truncated: reached max_tokens={max_tokens} before the JSON was complete",
             )
             attempts.append(Attempt(completion.text, tuple(errors), True, step, seconds))
-            # A bigger budget is the only repair for a cut-off answer.
-            max_tokens *= 2
+            # A bigger budget is the only repair for a cut-off answer; once only, since
+            # a model rambling inside a string would fill any budget (and its time).
+            max_tokens = options.max_tokens * 2
             continue
-        text = completion.text
+        candidate = completion.text
         if not backend.capabilities.grammar:
             # Free text may wrap or bend the JSON: repair what is safe before validating.
             try:
-                text = repair_json(text).text
+                repaired = repair_json(candidate)
             except UnrepairableOutputError as exc:
                 problem = (str(exc),)
                 cut = exc.reason == "truncated"
                 attempts.append(Attempt(completion.text, problem, cut, step, seconds))
-                messages = repair_messages(messages, completion.text, problem)
+                messages = repair_messages(messages, completion, problem)
                 continue
-        outcome = compiled.validate(text)
+            candidate = repaired.text
+            if completion.restore is not None:  # back from the provider's schema dialect
+                restored = completion.restore(repaired.value)
+                candidate = json.dumps(restored, ensure_ascii=False, separators=(",", ":"))
+        outcome = compiled.validate(candidate)
         if isinstance(outcome, Invalid):
             attempts.append(Attempt(completion.text, outcome.errors, False, step, seconds))
-            messages = repair_messages(messages, completion.text, outcome.errors)
+            messages = repair_messages(messages, completion, outcome.errors)
             continue
         attempts.append(Attempt(completion.text, (), False, step, seconds))
         return Result(
@@ -93,8 +153,9 @@ def run_extraction(
             raw=completion.text,
             attempts=attempts,
             usage=usage,
-            report=compiled.report,
+            report=completion.report or compiled.report,
             timings={"total_s": time.perf_counter() - started, **completion.timings},
+            model=backend.name,
         )
     raise ExtractionError(type_name(target), attempts, usage)
 

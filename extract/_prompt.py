@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
-from backends import Message
+from backends import Completion, Message
 
 SYSTEM = (
     "You extract structured data from the user's text. Answer with a single JSON value "
@@ -41,15 +41,24 @@ def build_messages(
 
 
 def repair_messages(
-    messages: tuple[Message, ...], raw: str, errors: Sequence[str]
+    messages: tuple[Message, ...], answer: Completion, errors: Sequence[str]
 ) -> tuple[Message, ...]:
-    """A new conversation that quotes the errors back; the old one is left as it was."""
+    """A new conversation that quotes the errors back; the old one is left as it was.
+
+    A tool call is answered as a tool result, so the model sees its own call rejected.
+    """
     problems = "\n".join(f"- {e}" for e in errors[:10])
     feedback = (
         f"That JSON is not valid for the schema:\n{problems}\n"
         "Answer again with corrected JSON for the same text."
     )
-    return (*messages, Message("assistant", raw), Message("user", feedback))
+    if answer.call_id is not None:
+        return (
+            *messages,
+            Message("assistant", answer.text, call_id=answer.call_id),
+            Message("tool", feedback, call_id=answer.call_id),
+        )
+    return (*messages, Message("assistant", answer.text), Message("user", feedback))
 
 
 def dump_example(value: Any, target: Any) -> str:

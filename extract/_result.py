@@ -37,6 +37,7 @@ class Attempt:
     truncated: bool
     usage: Usage
     seconds: float
+    refused: bool = False  # the model declined to answer (a refusal or a content filter)
 
     @property
     def ok(self) -> bool:
@@ -51,3 +52,4 @@ class Result(Generic[T]):
     usage: Usage
     report: ConstraintReport
     timings: dict[str, float] = field(default_factory=dict)
+    model: str = ""  # the backend that produced it, e.g. "llama.cpp:SmolLM2-135M-Instruct..."

@@ -10,6 +10,10 @@ The pipeline, each step a pure function:
    ``ConstraintReport`` of what the grammar enforces and what is validated after
    decoding. Never raises on an inexpressible schema: it degrades instead.
 
+Hosted APIs take a JSON Schema instead of a grammar: ``openai_strict_schema`` (OpenAI
+strict mode) and ``tool_schema`` (any tool-calling API) give the provider's form as a
+``ProviderSchema``, which maps outputs back and reports what the provider enforces.
+
 Results are cached by schema content. This package imports no model runtime.
 """
 
@@ -17,6 +21,7 @@ from ._check import GrammarChecker, byte_tokenizer
 from ._compile import GRAMMAR_OPTIONS, CompiledSchema, clear_cache, compile_schema, schema_key
 from ._errors import SchemaError
 from ._normalize import RECURSION_DEPTH, bounded_recursion, normalize, schema_of, walk
+from ._providers import ProviderSchema, openai_strict_schema, tool_schema
 from ._regex import RegexTranslation, translate_pattern
 from ._report import Constraint, ConstraintReport
 from ._validate import Invalid
@@ -29,6 +34,7 @@ __all__ = [
     "ConstraintReport",
     "GrammarChecker",
     "Invalid",
+    "ProviderSchema",
     "RegexTranslation",
     "SchemaError",
     "bounded_recursion",
@@ -36,8 +42,10 @@ __all__ = [
     "clear_cache",
     "compile_schema",
     "normalize",
+    "openai_strict_schema",
     "schema_key",
     "schema_of",
+    "tool_schema",
     "translate_pattern",
     "walk",
 ]

@@ -22,6 +22,7 @@ from ._normalize import (
     VALIDATION_KEYWORDS,
     JsonSchema,
     Normalized,
+    constraints_in,
     json_copy,
     normalize,
     schema_of,
@@ -237,13 +238,7 @@ def schema_key(schema: JsonSchema) -> str:
 
 
 def _constraints(schema: JsonSchema) -> list[Constraint]:
-    found = []
-    for path, node in walk(schema):
-        for keyword in VALIDATION_KEYWORDS:
-            if keyword in node:
-                detail = str(node[keyword]) if keyword in ("format", "pattern") else ""
-                found.append(Constraint(path, keyword, detail))
-    return found
+    return constraints_in(schema, VALIDATION_KEYWORDS)
 
 
 def _split(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +104,18 @@ def normalize(schema: JsonSchema, source: str, dialect: Dialect = "python") -> N
 def json_copy(value: Any) -> Any:
     """A deep copy of JSON data: several times faster than ``copy.deepcopy`` here."""
     return json.loads(json.dumps(value))
+
+
+def constraints_in(schema: Any, keywords: Iterable[str]) -> list[Constraint]:
+    """Every use of ``keywords`` in ``schema``, with its path (format and pattern values)."""
+    wanted = tuple(keywords)
+    found = []
+    for path, node in walk(schema):
+        for keyword in wanted:
+            if keyword in node:
+                detail = str(node[keyword]) if keyword in ("format", "pattern") else ""
+                found.append(Constraint(path, keyword, detail))
+    return found
 
 
 def walk(schema: Any, path: str = "") -> Iterator[tuple[str, JsonSchema]]:

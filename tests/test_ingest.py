@@ -184,6 +184,7 @@ def test_csv_results_and_dry_run(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'r.db'}"
     assert extract.ingest(Reading, results, into=url, table="r").loaded == 3
     for row in _rows(url, "r"):
+        assert row["_provenance"]["model"].startswith("fake:")
         assert row["_provenance"]["attempts"] >= 1
         assert len(row["_provenance"]["raw_sha256"]) == 64
     with pytest.raises(extract.UsageError, match="into="):

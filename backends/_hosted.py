@@ -1,0 +1,55 @@
+"""What the hosted backends share: strategies, the provider schema of a request, names."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from typing import Any, Literal
+
+from schemas import CompiledSchema, ProviderSchema, openai_strict_schema, tool_schema
+
+Strategy = Literal["tools_strict", "json_schema", "tools", "json_object", "prompt"]
+STRATEGIES: tuple[Strategy, ...] = ("tools_strict", "json_schema", "tools", "json_object", "prompt")
+
+_NAME = re.compile(r"[^a-zA-Z0-9_-]+")
+
+
+def tool_name(schema: dict[str, Any]) -> str:
+    """A function name the APIs accept (``^[a-zA-Z0-9_-]{1,64}$``) from the schema title."""
+    title = schema.get("title")
+    name = _NAME.sub("_", title).strip("_")[:64] if isinstance(title, str) else ""
+    return name or "extract"
+
+
+class ProviderSchemas:
+    """The provider form of each schema, worked out once per schema (thread-safe)."""
+
+    def __init__(self, convert: Callable[[dict[str, Any]], ProviderSchema]) -> None:
+        self._convert = convert
+        self._cache: dict[str, ProviderSchema] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, compiled: CompiledSchema) -> ProviderSchema:
+        with self._lock:
+            found = self._cache.get(compiled.key)
+        if found is None:
+            found = self._convert(compiled.json_schema)
+            with self._lock:
+                self._cache[compiled.key] = found
+        return found
+
+
+def strict_schemas() -> ProviderSchemas:
+    return ProviderSchemas(openai_strict_schema)
+
+
+def plain_schemas() -> ProviderSchemas:
+    return ProviderSchemas(tool_schema)
+
+
+def parse_strategy(value: str) -> Strategy:
+    for strategy in STRATEGIES:
+        if value == strategy:
+            return strategy
+    raise ValueError(f"unknown strategy {value!r}; known: {', '.join(STRATEGIES)}")

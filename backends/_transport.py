@@ -1,0 +1,183 @@
+"""Transport retries for hosted APIs, kept apart from the repair loop.
+
+A 429, a 5xx, a timeout or a dropped connection says nothing about the answer, so it
+is retried here with exponential backoff and full jitter (or as long as the server's
+``Retry-After`` asks), and never costs one of the caller's ``max_retries``. Vendor
+exceptions become ``ProviderFailure``: one type, whatever the SDK.
+
+The vendor SDKs' own retries are switched off (``max_retries=0``) so that exactly one
+policy is in charge and its waits can be tested.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from ._base import ProviderFailure, ProviderProblem
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry a retryable failure."""
+
+    attempts: int = 5  # calls in all, the first included
+    base_seconds: float = 0.5
+    max_seconds: float = 30.0  # no single wait is longer, Retry-After included
+    seed: int | None = None
+
+    def delay(self, failure: ProviderFailure, retry: int, rng: random.Random) -> float:
+        if failure.retry_after is not None:
+            return min(max(failure.retry_after, 0.0), self.max_seconds)
+        # Full jitter: spreads clients that failed together (AWS architecture blog).
+        return rng.uniform(0.0, min(self.max_seconds, self.base_seconds * 2**retry))
+
+
+def call_with_retries(
+    call: Callable[[], T],
+    classify: Callable[[BaseException], ProviderFailure | None],
+    policy: RetryPolicy,
+) -> T:
+    rng = random.Random(policy.seed)
+    for retry in range(policy.attempts):
+        try:
+            return call()
+        except Exception as exc:
+            failure = classify(exc)
+            if failure is None:
+                raise
+            if not failure.retryable or retry == policy.attempts - 1:
+                raise failure from exc
+            time.sleep(policy.delay(failure, retry, rng))
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+async def acall_with_retries(
+    call: Callable[[], Awaitable[T]],
+    classify: Callable[[BaseException], ProviderFailure | None],
+    policy: RetryPolicy,
+) -> T:
+    rng = random.Random(policy.seed)
+    for retry in range(policy.attempts):
+        try:
+            return await call()
+        except Exception as exc:
+            failure = classify(exc)
+            if failure is None:
+                raise
+            if not failure.retryable or retry == policy.attempts - 1:
+                raise failure from exc
+            await asyncio.sleep(policy.delay(failure, retry, rng))
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def problem_for_status(status: int) -> tuple[ProviderProblem, bool]:
+    """What an HTTP status means, and whether trying again can help."""
+    if status == 429:
+        return "rate_limit", True
+    if status >= 500:  # 529 is Anthropic's "overloaded"
+        return "server", True
+    if status in (408, 409):  # request timeout; conflict (OpenAI asks to retry it)
+        return "timeout" if status == 408 else "server", True
+    if status == 401:
+        return "authentication", False
+    if status == 403:
+        return "permission", False
+    if status == 404:
+        return "not_found", False
+    if status in (400, 413, 422):
+        return "bad_request", False
+    return "other", False
+
+
+def retry_after_seconds(
+    headers: Mapping[str, str] | None, now: float | None = None
+) -> float | None:
+    """The wait a server asked for: ``retry-after-ms``, ``retry-after`` seconds or date."""
+    if not headers:
+        return None
+    lowered = {k.lower(): v for k, v in headers.items()}
+    if (ms := lowered.get("retry-after-ms")) is not None:
+        try:
+            return float(ms) / 1000
+        except ValueError:
+            pass
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def redact(text: str, secret: str | None) -> str:
+    """Keys never reach messages, even when a server echoes them back."""
+    if secret and len(secret) >= 8:
+        return text.replace(secret, "***")
+    return text
+
+
+def status_failure(
+    exc: Any, provider: str, secret: str | None, detail: str | None = None
+) -> ProviderFailure:
+    """A ``ProviderFailure`` from an SDK status error (OpenAI's and Anthropic's alike)."""
+    status = int(exc.status_code)
+    problem, retryable = problem_for_status(status)
+    response = getattr(exc, "response", None)
+    headers = dict(response.headers) if response is not None else None
+    request_id = getattr(exc, "request_id", None)
+    message = detail if detail is not None else str(getattr(exc, "message", exc))
+    return ProviderFailure(
+        redact(f"{provider}: {problem} (HTTP {status}"
+               f"{f', request {request_id}' if request_id else ''}): {message}", secret),
+        provider=provider,
+        problem=problem,
+        retryable=retryable,
+        status_code=status,
+        request_id=request_id,
+        retry_after=retry_after_seconds(headers),
+    )  # fmt: skip
+
+
+def sdk_failure(
+    exc: BaseException, sdk: Any, base_error: type[BaseException], provider: str, secret: str | None
+) -> ProviderFailure | None:
+    """An OpenAI or Anthropic SDK exception as a ``ProviderFailure`` (both SDKs share
+    the shape: status errors, connection errors, timeouts); ``None`` if not theirs."""
+    if isinstance(exc, ProviderFailure):
+        return exc
+    problem: ProviderProblem
+    if isinstance(exc, sdk.APITimeoutError):
+        problem, retryable = "timeout", True
+    elif isinstance(exc, sdk.APIConnectionError):
+        problem, retryable = "connection", True
+    elif isinstance(exc, sdk.APIStatusError):
+        return status_failure(exc, provider, secret)
+    elif isinstance(exc, (sdk.APIResponseValidationError, json.JSONDecodeError)):
+        problem, retryable = "bad_response", False
+    elif isinstance(exc, getattr(sdk, "RetryableError", ())):
+        problem, retryable = "other", True  # the SDK says trying again may help
+    elif isinstance(exc, base_error):  # e.g. missing credentials
+        problem, retryable = "other", False
+    else:
+        return None
+    return ProviderFailure(
+        redact(f"{provider}: {problem}: {exc}", secret),
+        provider=provider,
+        problem=problem,
+        retryable=retryable,
+    )

@@ -1,0 +1,170 @@
+"""Anthropic's Messages API: one tool, forced with ``tool_choice``.
+
+The tool's ``input_schema`` is the user's schema (object-rooted; a list or scalar is
+wrapped as ``{"value": ...}``); Anthropic does not promise to follow it, so every
+constraint is validated after decoding. The ``anthropic`` SDK is imported lazily.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import os
+import time
+from typing import Any
+
+from ._base import Capabilities, Completion, FinishReason, Message, ProviderFailure, Request
+from ._hosted import plain_schemas, tool_name
+from ._transport import RetryPolicy, acall_with_retries, call_with_retries, sdk_failure
+
+
+class AnthropicBackend:
+    """Messages through an ``anthropic.Anthropic`` or ``anthropic.AsyncAnthropic`` client."""
+
+    def __init__(self, client: Any, model: str, *, retry: RetryPolicy | None = None) -> None:
+        import anthropic
+
+        self._anthropic = anthropic
+        self.model = model
+        self.is_async = isinstance(client, anthropic.AsyncAnthropic)
+        self._client = client.with_options(max_retries=0)  # our retry policy, not theirs
+        self._secret: str | None = getattr(client, "api_key", None)
+        self._retry = retry or RetryPolicy()
+        self._schemas = plain_schemas()
+        # Newer SDKs (and models) take no sampling parameters: send them only if known.
+        accepted = inspect.signature(self._client.messages.create).parameters
+        self._sampling = "temperature" in accepted
+
+    @classmethod
+    def from_name(cls, model: str, **options: Any) -> AnthropicBackend:
+        """``"anthropic:MODEL"``: a client from the environment (``ANTHROPIC_API_KEY``)."""
+        import anthropic
+
+        client_options = {
+            k: options.pop(k) for k in ("api_key", "base_url", "timeout") if k in options
+        }
+        if "api_key" not in client_options and not os.environ.get("ANTHROPIC_API_KEY"):
+            raise anthropic.AnthropicError(
+                "no API key: set ANTHROPIC_API_KEY or pass api_key=... to Extractor"
+            )
+        asynchronous = options.pop("asynchronous", False)
+        factory = anthropic.AsyncAnthropic if asynchronous else anthropic.Anthropic
+        return cls(factory(**client_options), model, **options)
+
+    def __repr__(self) -> str:
+        return f"AnthropicBackend({self.name!r})"
+
+    @property
+    def name(self) -> str:
+        return f"anthropic:{self.model}"
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(strategies=("tools",))
+
+    def complete(self, request: Request) -> Completion:
+        if self.is_async:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                return asyncio.run(self.acomplete(request))
+            raise RuntimeError("an AsyncAnthropic client inside an event loop: use arun/aextract")
+        started = time.perf_counter()
+        params = self._params(request)
+        response = call_with_retries(
+            lambda: self._client.messages.create(**params), self._failure, self._retry
+        )
+        return self._completion(response, request, time.perf_counter() - started)
+
+    async def acomplete(self, request: Request) -> Completion:
+        if not self.is_async:
+            return await asyncio.to_thread(self.complete, request)
+        started = time.perf_counter()
+        params = self._params(request)
+        response = await acall_with_retries(
+            lambda: self._client.messages.create(**params), self._failure, self._retry
+        )
+        return self._completion(response, request, time.perf_counter() - started)
+
+    def _params(self, request: Request) -> dict[str, Any]:
+        schema = self._schemas(request.schema)
+        name = tool_name(request.schema.json_schema)
+        system = "\n".join(m.content for m in request.messages if m.role == "system")
+        params: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": request.max_tokens,
+            "messages": _messages(request.messages, name),
+            "tools": [
+                {
+                    "name": name,
+                    "description": "Record the data extracted from the text.",
+                    "input_schema": schema.parameters,
+                }
+            ],
+            "tool_choice": {"type": "tool", "name": name},
+        }
+        if system:
+            params["system"] = system
+        if self._sampling:
+            params["temperature"] = min(request.temperature, 1.0)
+        return params
+
+    def _completion(self, response: Any, request: Request, seconds: float) -> Completion:
+        schema = self._schemas(request.schema)
+        blocks = list(getattr(response, "content", None) or [])
+        call = next((b for b in blocks if getattr(b, "type", None) == "tool_use"), None)
+        if call is not None:
+            text, call_id = json.dumps(call.input, ensure_ascii=False), call.id
+        else:
+            text = "".join(getattr(b, "text", "") for b in blocks)
+            call_id = None
+        finish: FinishReason = "stop"
+        if response.stop_reason == "max_tokens":
+            finish = "length"
+        elif response.stop_reason == "refusal":
+            finish = "refusal"
+        usage = response.usage
+        return Completion(
+            text=text,
+            finish_reason=finish,
+            prompt_tokens=getattr(usage, "input_tokens", 0) or 0,
+            completion_tokens=getattr(usage, "output_tokens", 0) or 0,
+            cached_prompt_tokens=getattr(usage, "cache_read_input_tokens", 0) or 0,
+            timings={"request_s": seconds},
+            call_id=call_id,
+            restore=schema.restore,
+            report=schema.report("anthropic (forced tool)"),
+        )
+
+    def _failure(self, exc: BaseException) -> ProviderFailure | None:
+        """The SDK's exception as a ``ProviderFailure``; every ``AnthropicError`` is mapped."""
+        sdk = self._anthropic
+        return sdk_failure(exc, sdk, sdk.AnthropicError, "anthropic", self._secret)
+
+
+def _messages(messages: tuple[Message, ...], name: str) -> list[dict[str, Any]]:
+    """Anthropic's turns: the system prompt apart, tool calls and results as blocks."""
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        if message.role == "system":
+            continue
+        if message.role == "assistant" and message.call_id:
+            try:
+                arguments = json.loads(message.content)
+            except ValueError:
+                arguments = {}
+            block = {"type": "tool_use", "id": message.call_id, "name": name, "input": arguments}
+            out.append({"role": "assistant", "content": [block]})
+        elif message.role == "tool":
+            result = {
+                "type": "tool_result",
+                "tool_use_id": message.call_id,
+                "content": message.content,
+                "is_error": True,
+            }
+            out.append({"role": "user", "content": [result]})
+        else:
+            role = "assistant" if message.role == "assistant" else "user"
+            out.append({"role": role, "content": message.content})
+    return out

@@ -1,0 +1,315 @@
+"""OpenAI and OpenAI-compatible servers (llama.cpp, llama-cpp-python, vLLM, Ollama).
+
+How the schema reaches the model is a strategy, chosen from the server's profile (data,
+below), and the first one the server accepts is kept: a server that answers a strategy
+with HTTP 400 is tried with the next. The ``openai`` SDK is imported lazily.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from schemas import ProviderSchema
+
+from ._base import Capabilities, Completion, FinishReason, Message, ProviderFailure, Request
+from ._hosted import Strategy, parse_strategy, plain_schemas, strict_schemas, tool_name
+from ._transport import (
+    RetryPolicy,
+    acall_with_retries,
+    call_with_retries,
+    sdk_failure,
+)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What one kind of server accepts."""
+
+    name: str
+    strategies: tuple[Strategy, ...]
+    # llama-cpp-python's server turns a schema inside a json_object response_format
+    # into a grammar; OpenAI rejects the extra key.
+    json_object_schema: bool = False
+    max_tokens_field: str = "max_tokens"
+    parallel_tool_calls_field: bool = False
+
+
+PROFILES: dict[str, Profile] = {
+    "openai": Profile(
+        "openai",
+        ("tools_strict", "json_schema", "tools", "prompt"),
+        max_tokens_field="max_completion_tokens",
+        parallel_tool_calls_field=True,
+    ),
+    # Forced tools are what most compatible servers implement; json_object next.
+    "openai-compatible": Profile("openai-compatible", ("tools", "json_object", "prompt")),
+    # Rejects response_format json_schema; accepts forced tools and json_object + schema.
+    "llama-cpp-python": Profile(
+        "llama-cpp-python", ("tools", "json_object", "prompt"), json_object_schema=True
+    ),
+    "llama.cpp": Profile("llama.cpp", ("json_schema", "json_object", "prompt")),
+    "vllm": Profile("vllm", ("json_schema", "tools", "prompt")),
+    "ollama": Profile("ollama", ("json_schema", "tools", "json_object", "prompt")),
+}
+
+
+class OpenAIBackend:
+    """Chat completions through an ``openai.OpenAI`` or ``openai.AsyncOpenAI`` client."""
+
+    def __init__(
+        self,
+        client: Any,
+        model: str,
+        *,
+        profile: str | None = None,
+        strategy: str | None = None,
+        retry: RetryPolicy | None = None,
+        provider: str = "openai",
+    ) -> None:
+        import openai
+
+        self._openai = openai
+        self.model = model
+        self.is_async = isinstance(client, openai.AsyncOpenAI)
+        # One retry policy, ours: the SDK's own retries would hide waits and double them.
+        self._client = client.with_options(max_retries=0)
+        self._secret: str | None = getattr(client, "api_key", None)
+        host = urlparse(str(client.base_url)).hostname or ""
+        chosen = profile or ("openai" if host == "api.openai.com" else "openai-compatible")
+        if chosen not in PROFILES:
+            raise ValueError(f"unknown profile {chosen!r}; known: {', '.join(PROFILES)}")
+        self.profile = PROFILES[chosen]
+        self._strategies: tuple[Strategy, ...] = (
+            (parse_strategy(strategy),) if strategy else self.profile.strategies
+        )
+        self._working: Strategy | None = None
+        self._retry = retry or RetryPolicy()
+        self._provider = provider
+        self._host = host
+        self._strict = strict_schemas()
+        self._plain = plain_schemas()
+
+    @classmethod
+    def from_name(cls, model: str, **options: Any) -> OpenAIBackend:
+        """``"openai:MODEL"``: a client from the environment (``OPENAI_API_KEY``...)."""
+        import openai
+
+        client_options = {
+            k: options.pop(k) for k in ("api_key", "base_url", "timeout") if k in options
+        }
+        asynchronous = options.pop("asynchronous", False)
+        if "api_key" not in client_options and not os.environ.get("OPENAI_API_KEY"):
+            if "base_url" not in client_options:
+                raise openai.OpenAIError(
+                    "no API key: set OPENAI_API_KEY or pass api_key=... to Extractor"
+                )
+            client_options["api_key"] = "not-needed"  # local servers ignore it
+        factory = openai.AsyncOpenAI if asynchronous else openai.OpenAI
+        return cls(factory(**client_options), model, **options)
+
+    def __repr__(self) -> str:
+        return f"OpenAIBackend({self.name!r})"
+
+    @property
+    def name(self) -> str:
+        where = "" if self.profile.name == "openai" else f"@{self._host}"
+        return f"{self._provider}:{self.model}{where}"
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(strategies=self._strategies)
+
+    @property
+    def strategy(self) -> Strategy:
+        """The strategy in use: the first one the server accepted, else the first to try."""
+        return self._working or self._strategies[0]
+
+    def complete(self, request: Request) -> Completion:
+        if self.is_async:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                return asyncio.run(self.acomplete(request))
+            raise RuntimeError("an AsyncOpenAI client inside an event loop: use arun/aextract")
+        for strategy in self._candidates():
+            started = time.perf_counter()
+            params, schema = self._params(request, strategy)
+            try:
+                response = call_with_retries(
+                    lambda p=params: self._client.chat.completions.create(**p),  # type: ignore[misc]
+                    self._failure,
+                    self._retry,
+                )
+            except ProviderFailure as failure:
+                if self._rejected_strategy(failure, strategy):
+                    continue
+                raise
+            return self._accepted(response, strategy, schema, started, request)
+        raise AssertionError("unreachable")  # pragma: no cover - the last strategy raises
+
+    async def acomplete(self, request: Request) -> Completion:
+        if not self.is_async:
+            return await asyncio.to_thread(self.complete, request)
+        for strategy in self._candidates():
+            started = time.perf_counter()
+            params, schema = self._params(request, strategy)
+            try:
+                response = await acall_with_retries(
+                    lambda p=params: self._client.chat.completions.create(**p),  # type: ignore[misc]
+                    self._failure,
+                    self._retry,
+                )
+            except ProviderFailure as failure:
+                if self._rejected_strategy(failure, strategy):
+                    continue
+                raise
+            return self._accepted(response, strategy, schema, started, request)
+        raise AssertionError("unreachable")  # pragma: no cover - the last strategy raises
+
+    # -- requests ---------------------------------------------------------------
+
+    def _accepted(
+        self,
+        response: Any,
+        strategy: Strategy,
+        schema: ProviderSchema | None,
+        started: float,
+        request: Request,
+    ) -> Completion:
+        self._working = strategy  # the server takes it: keep it for the next requests
+        seconds = time.perf_counter() - started
+        return self._completion(response, strategy, schema, seconds, request.max_tokens)
+
+    def _candidates(self) -> tuple[Strategy, ...]:
+        if self._working is not None:
+            return (self._working,)
+        return self._strategies
+
+    def _rejected_strategy(self, failure: ProviderFailure, strategy: Strategy) -> bool:
+        """A 400 before any strategy worked: the server may not implement this one."""
+        last = strategy == self._strategies[-1]
+        return self._working is None and not last and failure.problem == "bad_request"
+
+    def _params(
+        self, request: Request, strategy: Strategy
+    ) -> tuple[dict[str, Any], ProviderSchema | None]:
+        name = tool_name(request.schema.json_schema)
+        params: dict[str, Any] = {
+            "model": self.model,
+            "messages": [_message(m, strategy, name) for m in request.messages],
+            "temperature": request.temperature,
+            self.profile.max_tokens_field: request.max_tokens,
+        }
+        if request.seed is not None:
+            params["seed"] = request.seed
+        schema: ProviderSchema | None = None
+        if strategy in ("tools_strict", "json_schema"):
+            schema = self._strict(request.schema)
+        elif strategy in ("tools", "json_object"):
+            schema = self._plain(request.schema)
+        if strategy in ("tools_strict", "tools"):
+            assert schema is not None
+            function: dict[str, Any] = {
+                "name": name,
+                "description": "Record the data extracted from the text.",
+                "parameters": schema.parameters,
+            }
+            if strategy == "tools_strict":
+                function["strict"] = schema.strict
+            params["tools"] = [{"type": "function", "function": function}]
+            params["tool_choice"] = {"type": "function", "function": {"name": name}}
+            if self.profile.parallel_tool_calls_field:
+                params["parallel_tool_calls"] = False
+        elif strategy == "json_schema":
+            assert schema is not None
+            params["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": name, "schema": schema.parameters, "strict": schema.strict},
+            }
+        elif strategy == "json_object":
+            response_format: dict[str, Any] = {"type": "json_object"}
+            if self.profile.json_object_schema:
+                assert schema is not None
+                response_format["schema"] = schema.parameters
+            else:
+                schema = None  # the prompt carries the user's schema as is
+            params["response_format"] = response_format
+        return params, schema
+
+    # -- responses --------------------------------------------------------------
+
+    def _completion(
+        self,
+        response: Any,
+        strategy: Strategy,
+        schema: ProviderSchema | None,
+        seconds: float,
+        max_tokens: int,
+    ) -> Completion:
+        if not getattr(response, "choices", None):
+            raise ProviderFailure(
+                f"{self._provider}: bad_response: no choices in the response",
+                provider=self._provider,
+                problem="bad_response",
+                retryable=False,
+            )
+        choice = response.choices[0]
+        message = choice.message
+        usage = response.usage
+        completion_tokens = (usage.completion_tokens or 0) if usage else 0
+        finish: FinishReason = "stop"
+        # Some servers say "tool_calls" even when the budget ran out: count tokens too.
+        if choice.finish_reason == "length" or completion_tokens >= max_tokens:
+            finish = "length"
+        elif choice.finish_reason == "content_filter" or getattr(message, "refusal", None):
+            finish = "refusal"
+        text = message.content or ""
+        call_id = None
+        if message.tool_calls:
+            call = message.tool_calls[0]
+            text, call_id = call.function.arguments or "", call.id
+        if finish == "refusal":
+            text = getattr(message, "refusal", None) or text or "(content filtered)"
+        cached = 0
+        details = getattr(usage, "prompt_tokens_details", None) if usage else None
+        if details is not None:
+            cached = getattr(details, "cached_tokens", 0) or 0
+        provider_name = f"{self._provider} ({strategy})"
+        return Completion(
+            text=text,
+            finish_reason=finish,
+            prompt_tokens=(usage.prompt_tokens or 0) if usage else 0,
+            completion_tokens=completion_tokens,
+            cached_prompt_tokens=cached,
+            timings={"request_s": seconds},
+            call_id=call_id,
+            restore=schema.restore if schema is not None else None,
+            report=schema.report(provider_name) if schema is not None else None,
+        )
+
+    def _failure(self, exc: BaseException) -> ProviderFailure | None:
+        """The SDK's exception as a ``ProviderFailure``; every ``OpenAIError`` is mapped."""
+        sdk = self._openai
+        return sdk_failure(exc, sdk, sdk.OpenAIError, self._provider, self._secret)
+
+
+def _message(message: Message, strategy: Strategy, name: str) -> dict[str, Any]:
+    tools = strategy in ("tools_strict", "tools")
+    if message.role == "tool" and not tools:
+        return {"role": "user", "content": message.content}
+    if message.role == "tool":
+        return {"role": "tool", "tool_call_id": message.call_id, "content": message.content}
+    if message.role == "assistant" and message.call_id and tools:
+        call = {
+            "id": message.call_id,
+            "type": "function",
+            "function": {"name": name, "arguments": message.content},
+        }
+        # Content as well as the call: some servers' chat templates need a string.
+        return {"role": "assistant", "content": message.content, "tool_calls": [call]}
+    return {"role": message.role, "content": message.content}

@@ -1,0 +1,227 @@
+"""A fixed extraction corpus with gold answers, for speed/accuracy benchmarks.
+
+Three tasks, one JSON Lines file each, next to this module::
+
+    contact  -> Contact          (flat record)                   contacts.jsonl
+    invoice  -> Invoice          (nested: enums, a date, a list)  invoices.jsonl
+    team     -> list[TeamMember] (a list of records)              teams.jsonl
+
+Every line is ``{"id": ..., "text": ..., "gold": ...}``. The texts were written for this
+project (fictional people and companies, ``example.com``/``example.org`` addresses); the
+gold is what a careful human would extract, with fields the text does not state left at
+their default (None). About half the documents are easy, half carry distractors: a second
+person mentioned in passing, a due or delivery date next to the invoice date, prices with
+currency symbols or written out in words.
+
+    from benchmarks.corpus import TASKS, field_accuracy, load
+
+    target, _ = TASKS["invoice"]
+    for doc in load("invoice"):
+        predicted = my_library.extract(doc.text, target)  # None when extraction failed
+        matched, total = field_accuracy(predicted, doc.gold)
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic_core import to_jsonable_python
+
+__all__ = [
+    "TASKS",
+    "Contact",
+    "Document",
+    "Invoice",
+    "LineItem",
+    "TeamMember",
+    "field_accuracy",
+    "load",
+]
+
+HERE = Path(__file__).resolve().parent
+
+
+class Contact(BaseModel):
+    """One person's contact details."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(max_length=40, description="Full name, without titles")]
+    email: str | None = Field(default=None, description="Email address")
+    phone: str | None = Field(default=None, description="Phone number as written")
+    company: str | None = Field(default=None, description="Company or organisation")
+    city: str | None = Field(default=None, description="City where the person is based")
+    role: str | None = Field(default=None, description="Job title or role")
+
+
+class LineItem(BaseModel):
+    """One billed line."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: Annotated[str, Field(max_length=60, description="What is billed")]
+    quantity: Annotated[int, Field(ge=1, le=1000, description="Number of units")]
+    unit_price: Annotated[
+        float, Field(ge=0, description="Price of one unit, without currency symbol")
+    ]
+
+
+class Invoice(BaseModel):
+    """An invoice."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    number: Annotated[str, Field(max_length=20, description="Invoice number, without '#' or 'No.'")]
+    seller: Annotated[str, Field(max_length=60, description="Business issuing the invoice")]
+    buyer: str | None = Field(default=None, description="Person or business billed")
+    currency: Literal["USD", "EUR", "GBP", "JPY", "CHF"] = Field(description="Currency code")
+    issued: datetime.date = Field(description="Issue date (not the due or delivery date)")
+    items: Annotated[list[LineItem], Field(min_length=1, max_length=6, description="Lines")]
+    status: Literal["draft", "sent", "paid", "overdue"] = Field(description="Payment status")
+
+
+class TeamMember(BaseModel):
+    """A member of a team."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(max_length=40, description="Name as given")]
+    area: Literal["backend", "frontend", "data", "ops", "design", "management"] = Field(
+        description="Main area of work"
+    )
+    years: Annotated[int, Field(ge=0, le=50, description="Years of professional experience")]
+
+
+#: Task name -> (target type, file name next to this module).
+TASKS: dict[str, tuple[Any, str]] = {
+    "contact": (Contact, "contacts.jsonl"),
+    "invoice": (Invoice, "invoices.jsonl"),
+    "team": (list[TeamMember], "teams.jsonl"),
+}
+
+
+@dataclass(frozen=True)
+class Document:
+    """One text to extract from, and its gold answer (an instance of the task's target)."""
+
+    id: str
+    text: str
+    gold: Any
+
+
+def load(task: str) -> list[Document]:
+    """The documents of ``task``, in file order, with gold validated into the target type.
+
+    Raises ValueError naming the file and line on a malformed line, a gold answer that does
+    not validate, or a repeated id.
+    """
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; expected one of {sorted(TASKS)}")
+    target, file_name = TASKS[task]
+    path = HERE / file_name
+    adapter: TypeAdapter[Any] = TypeAdapter(target)
+    docs: list[Document] = []
+    seen: set[str] = set()
+    with path.open(encoding="utf-8") as lines:
+        for lineno, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            where = f"{file_name}:{lineno}"
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{where}: not JSON: {exc}") from exc
+            if not isinstance(row, dict) or set(row) != {"id", "text", "gold"}:
+                raise ValueError(f"{where}: expected an object with keys id, text, gold")
+            doc_id, text = row["id"], row["text"]
+            if not isinstance(doc_id, str) or not doc_id:
+                raise ValueError(f"{where}: id must be a non-empty string")
+            if not isinstance(text, str) or not text.strip():
+                raise ValueError(f"{where}: text must be a non-empty string")
+            if doc_id in seen:
+                raise ValueError(f"{where}: duplicate id {doc_id!r}")
+            seen.add(doc_id)
+            try:
+                gold = adapter.validate_python(row["gold"])
+            except ValidationError as exc:
+                raise ValueError(f"{where} ({doc_id}): gold does not validate: {exc}") from exc
+            docs.append(Document(id=doc_id, text=text, gold=gold))
+    return docs
+
+
+_MISSING: Any = object()
+
+
+def field_accuracy(predicted: Any, gold: Any) -> tuple[int, int]:
+    """Field-level exact match: ``(matching leaf fields, total leaf fields)``.
+
+    Both sides are first turned into their JSON form (``model_dump(mode="json")`` for
+    models, ISO strings for dates; plain dicts and lists pass through). Then:
+
+    * a model/object compares field by field, following the gold's fields (nested objects
+      recursively); a field absent from the prediction is wrong, extra fields are ignored;
+    * a list compares element by element by position; each gold element missing from the
+      prediction counts all its leaves as wrong, and each extra predicted element adds its
+      own leaves (at least one) to the total as wrong;
+    * every other gold value (str, number, bool, None, a date) is one leaf, counted once:
+      strings match after ``strip()`` and case-folding, numbers within a relative
+      tolerance of 1e-6 when either is a float (exactly otherwise), bools and None exactly;
+      a value of the wrong type never matches.
+
+    ``predicted=None`` (extraction failed) scores ``(0, leaves of gold)``. Accuracy over a
+    corpus is the sum of the first numbers over the sum of the second.
+    """
+    gold_json = to_jsonable_python(gold)
+    if predicted is None:
+        return 0, _leaves(gold_json)
+    return _score(to_jsonable_python(predicted), gold_json)
+
+
+def _score(predicted: Any, gold: Any) -> tuple[int, int]:
+    if isinstance(gold, dict):
+        fields = predicted if isinstance(predicted, dict) else {}
+        matched = total = 0
+        for key, value in gold.items():
+            m, t = _score(fields.get(key, _MISSING), value)
+            matched, total = matched + m, total + t
+        return matched, total
+    if isinstance(gold, list):
+        elements = predicted if isinstance(predicted, list) else []
+        matched = total = 0
+        for i, value in enumerate(gold):
+            m, t = _score(elements[i] if i < len(elements) else _MISSING, value)
+            matched, total = matched + m, total + t
+        for extra in elements[len(gold) :]:
+            total += max(1, _leaves(extra))
+        return matched, total
+    return int(predicted is not _MISSING and _leaf_equal(predicted, gold)), 1
+
+
+def _leaves(value: Any) -> int:
+    if isinstance(value, dict):
+        return sum(_leaves(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(_leaves(v) for v in value)
+    return 1
+
+
+def _leaf_equal(predicted: Any, gold: Any) -> bool:
+    if isinstance(gold, str):
+        return isinstance(predicted, str) and (
+            predicted.strip().casefold() == gold.strip().casefold()
+        )
+    if isinstance(gold, bool) or isinstance(predicted, bool):
+        return type(predicted) is type(gold) and predicted == gold
+    if isinstance(gold, int | float) and isinstance(predicted, int | float):
+        if isinstance(gold, float) or isinstance(predicted, float):
+            return math.isclose(predicted, gold, rel_tol=1e-6)
+        return predicted == gold
+    if gold is None:
+        return predicted is None
+    return bool(predicted == gold)
