@@ -72,6 +72,14 @@ def test_the_default_profile_needs_no_settings(server_url: str) -> None:
     assert isinstance(people, list) and all(isinstance(p, Contact) for p in people)
 
 
+def test_the_readme_form_for_a_local_server_needs_no_key(
+    server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    extractor = extract.Extractor("openai:smollm2", base_url=server_url, profile="llama-cpp-python")
+    assert isinstance(extractor.extract(Contact, TEXT, max_retries=3), Contact)
+
+
 def test_async_client_against_the_server(server_url: str) -> None:
     async def both() -> list[Contact]:
         async with openai.AsyncOpenAI(
