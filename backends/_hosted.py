@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from schemas import CompiledSchema, ProviderSchema, openai_strict_schema, tool_schema
+
+from ._base import Completion, Request
 
 Strategy = Literal["tools_strict", "json_schema", "tools", "json_object", "prompt"]
 STRATEGIES: tuple[Strategy, ...] = ("tools_strict", "json_schema", "tools", "json_object", "prompt")
@@ -53,3 +56,23 @@ def parse_strategy(value: str) -> Strategy:
         if value == strategy:
             return strategy
     raise ValueError(f"unknown strategy {value!r}; known: {', '.join(STRATEGIES)}")
+
+
+def client_options(options: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Takes the SDK client's options (key, URL, timeout) out of ``options``, and
+    whether an async client is wanted; what is left is for the backend."""
+    taken: dict[str, Any] = {
+        k: options.pop(k) for k in ("api_key", "base_url", "timeout") if k in options
+    }
+    return taken, bool(options.pop("asynchronous", False))
+
+
+def complete_blocking(
+    acomplete: Callable[[Request], Awaitable[Completion]], request: Request, sdk: str
+) -> Completion:
+    """A blocking call on a backend built around an async client."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(acomplete(request))  # type: ignore[arg-type]
+    raise RuntimeError(f"an async {sdk} client inside an event loop: use arun/aextract")

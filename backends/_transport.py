@@ -131,16 +131,14 @@ def redact(text: str, secret: str | None) -> str:
     return text
 
 
-def status_failure(
-    exc: Any, provider: str, secret: str | None, detail: str | None = None
-) -> ProviderFailure:
+def status_failure(exc: Any, provider: str, secret: str | None) -> ProviderFailure:
     """A ``ProviderFailure`` from an SDK status error (OpenAI's and Anthropic's alike)."""
     status = int(exc.status_code)
     problem, retryable = problem_for_status(status)
     response = getattr(exc, "response", None)
     headers = dict(response.headers) if response is not None else None
     request_id = getattr(exc, "request_id", None)
-    message = detail if detail is not None else str(getattr(exc, "message", exc))
+    message = str(getattr(exc, "message", exc))
     return ProviderFailure(
         redact(f"{provider}: {problem} (HTTP {status}"
                f"{f', request {request_id}' if request_id else ''}): {message}", secret),

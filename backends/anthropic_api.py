@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from ._base import Capabilities, Completion, FinishReason, Message, ProviderFailure, Request
-from ._hosted import plain_schemas, tool_name
+from ._hosted import client_options, complete_blocking, plain_schemas, tool_name
 from ._transport import RetryPolicy, acall_with_retries, call_with_retries, sdk_failure
 
 
@@ -41,16 +41,13 @@ class AnthropicBackend:
         """``"anthropic:MODEL"``: a client from the environment (``ANTHROPIC_API_KEY``)."""
         import anthropic
 
-        client_options = {
-            k: options.pop(k) for k in ("api_key", "base_url", "timeout") if k in options
-        }
-        if "api_key" not in client_options and not os.environ.get("ANTHROPIC_API_KEY"):
+        sdk_options, asynchronous = client_options(options)
+        if "api_key" not in sdk_options and not os.environ.get("ANTHROPIC_API_KEY"):
             raise anthropic.AnthropicError(
                 "no API key: set ANTHROPIC_API_KEY or pass api_key=... to Extractor"
             )
-        asynchronous = options.pop("asynchronous", False)
         factory = anthropic.AsyncAnthropic if asynchronous else anthropic.Anthropic
-        return cls(factory(**client_options), model, **options)
+        return cls(factory(**sdk_options), model, **options)
 
     def __repr__(self) -> str:
         return f"AnthropicBackend({self.name!r})"
@@ -65,11 +62,7 @@ class AnthropicBackend:
 
     def complete(self, request: Request) -> Completion:
         if self.is_async:
-            try:
-                asyncio.get_running_loop()
-            except RuntimeError:
-                return asyncio.run(self.acomplete(request))
-            raise RuntimeError("an AsyncAnthropic client inside an event loop: use arun/aextract")
+            return complete_blocking(self.acomplete, request, "Anthropic")
         started = time.perf_counter()
         params = self._params(request)
         response = call_with_retries(

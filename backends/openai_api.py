@@ -17,7 +17,15 @@ from urllib.parse import urlparse
 from schemas import ProviderSchema
 
 from ._base import Capabilities, Completion, FinishReason, Message, ProviderFailure, Request
-from ._hosted import Strategy, parse_strategy, plain_schemas, strict_schemas, tool_name
+from ._hosted import (
+    Strategy,
+    client_options,
+    complete_blocking,
+    parse_strategy,
+    plain_schemas,
+    strict_schemas,
+    tool_name,
+)
 from ._transport import (
     RetryPolicy,
     acall_with_retries,
@@ -99,18 +107,15 @@ class OpenAIBackend:
         """``"openai:MODEL"``: a client from the environment (``OPENAI_API_KEY``...)."""
         import openai
 
-        client_options = {
-            k: options.pop(k) for k in ("api_key", "base_url", "timeout") if k in options
-        }
-        asynchronous = options.pop("asynchronous", False)
-        if "api_key" not in client_options and not os.environ.get("OPENAI_API_KEY"):
-            if "base_url" not in client_options:
+        sdk_options, asynchronous = client_options(options)
+        if "api_key" not in sdk_options and not os.environ.get("OPENAI_API_KEY"):
+            if "base_url" not in sdk_options:
                 raise openai.OpenAIError(
                     "no API key: set OPENAI_API_KEY or pass api_key=... to Extractor"
                 )
-            client_options["api_key"] = "not-needed"  # local servers ignore it
+            sdk_options["api_key"] = "not-needed"  # local servers ignore it
         factory = openai.AsyncOpenAI if asynchronous else openai.OpenAI
-        return cls(factory(**client_options), model, **options)
+        return cls(factory(**sdk_options), model, **options)
 
     def __repr__(self) -> str:
         return f"OpenAIBackend({self.name!r})"
@@ -131,11 +136,7 @@ class OpenAIBackend:
 
     def complete(self, request: Request) -> Completion:
         if self.is_async:
-            try:
-                asyncio.get_running_loop()
-            except RuntimeError:
-                return asyncio.run(self.acomplete(request))
-            raise RuntimeError("an AsyncOpenAI client inside an event loop: use arun/aextract")
+            return complete_blocking(self.acomplete, request, "OpenAI")
         for strategy in self._candidates():
             started = time.perf_counter()
             params, schema = self._params(request, strategy)

@@ -11,6 +11,8 @@ import asyncio
 from collections.abc import Iterator
 from typing import Literal
 
+import llama_cpp.server  # noqa: F401 - the server these tests start (the dev extra has it)
+import openai
 import pytest
 from pydantic import BaseModel, Field
 
@@ -18,9 +20,6 @@ import extract
 from backends._transport import RetryPolicy
 
 from .llama_server import free_port, running_llama_server
-
-openai = pytest.importorskip("openai")
-pytest.importorskip("llama_cpp.server", reason="needs llama-cpp-python[server]")
 
 pytestmark = pytest.mark.model
 

@@ -14,6 +14,8 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+import anthropic
+import openai
 import pytest
 from pydantic import BaseModel, Field
 
@@ -21,8 +23,6 @@ import extract
 from backends import ProviderFailure
 from backends._transport import RetryPolicy, retry_after_seconds
 
-openai = pytest.importorskip("openai")
-anthropic = pytest.importorskip("anthropic")
 try:  # the HTTP library the installed SDKs are built on
     import httpx2 as http
 except ImportError:  # pragma: no cover - older SDKs
