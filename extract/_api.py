@@ -25,7 +25,8 @@ class Extractor:
 
     ``model`` is a GGUF file path, a ``llama_cpp.Llama``, ``"openai:MODEL"``,
     ``"anthropic:MODEL"``, an ``openai.OpenAI``/``AsyncOpenAI`` or
-    ``anthropic.Anthropic``/``AsyncAnthropic`` client (then pass ``model=``), any object
+    ``anthropic.Anthropic``/``AsyncAnthropic`` client (then pass ``model=``), a client
+    built by ``instructor`` (``from_openai``, ``from_litellm``, ``from_provider``...), any object
     implementing ``backends.Backend``, or ``None`` for the embedded default model.
     Hosted options: ``base_url`` (OpenAI-compatible servers), ``profile``, ``strategy``,
     ``retry`` (a ``backends.RetryPolicy``), ``api_key``, ``timeout``, ``asynchronous``.
@@ -153,7 +154,7 @@ def _backend_for(model: Any, options: dict[str, Any]) -> Backend:
             return model  # type: ignore[no-any-return]
     if isinstance(model, str) and not os.path.exists(model):
         vendor, _, name = model.partition(":")
-        if vendor in _CLIENTS and name:
+        if vendor in _NAMED and name:
             return _hosted_backend(vendor, name, options, from_client=False)
     try:
         from backends.llamacpp import LlamaCppBackend
@@ -169,30 +170,33 @@ def _backend_for(model: Any, options: dict[str, Any]) -> Backend:
         raise ModelLoadError(f"could not load {model!r}: {exc}") from exc
 
 
-# Vendor -> (backend module, class, pip extra). Imported only when asked for.
+# Client's top-level module -> (backend module, factory, pip extra). Imported when used.
 _CLIENTS = {
-    "openai": ("backends.openai_api", "OpenAIBackend"),
-    "anthropic": ("backends.anthropic_api", "AnthropicBackend"),
+    "openai": ("backends.openai_api", "OpenAIBackend", "hosted"),
+    "anthropic": ("backends.anthropic_api", "AnthropicBackend", "hosted"),
+    "instructor": ("backends.instructor_api", "instructor_backend", "instructor"),
 }
+_NAMED = ("openai", "anthropic")  # "openai:MODEL" and "anthropic:MODEL"
 
 
 def _hosted_backend(vendor: str, model: Any, options: dict[str, Any], from_client: bool) -> Backend:
-    module_name, class_name = _CLIENTS[vendor]
+    module_name, class_name, extra = _CLIENTS[vendor]
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ModelLoadError(
-            f"{vendor} needs its SDK: pip install 'structured-extract[hosted]' ({exc})"
+            f"{vendor} needs its SDK: pip install 'structured-extract[{extra}]' ({exc})"
         ) from exc
     cls = getattr(module, class_name)
     try:
         if from_client:
-            if "model" not in options:
+            # An instructor client may carry a default model (instructor.from_provider).
+            if "model" not in options and vendor != "instructor":
                 raise UsageError(
                     f"pass model=... with a {vendor} client, e.g. Extractor(client, model='...')"
                 )
             options = dict(options)
-            return cls(model, options.pop("model"), **options)  # type: ignore[no-any-return]
+            return cls(model, options.pop("model", None), **options)  # type: ignore[no-any-return]
         return cls.from_name(model, **options)  # type: ignore[no-any-return]
     except (TypeError, ValueError) as exc:
         raise UsageError(f"{vendor}: {exc}") from exc

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backends import Backend, Completion, ContextWindowExceeded, ProviderFailure, Request
-from schemas import CompiledSchema, Invalid
+from schemas import CompiledSchema, ConstraintReport, Invalid, tool_schema
 
 from ._errors import ContextWindowError, ExtractionError, ProviderError
 from ._prompt import build_messages, repair_messages
@@ -153,11 +153,19 @@ def extraction_steps(
             raw=completion.text,
             attempts=attempts,
             usage=usage,
-            report=completion.report or compiled.report,
+            report=completion.report or _unreported(backend, compiled),
             timings={"total_s": time.perf_counter() - started, **completion.timings},
             model=backend.name,
         )
     raise ExtractionError(type_name(target), attempts, usage)
+
+
+def _unreported(backend: Backend, compiled: CompiledSchema) -> ConstraintReport:
+    """The report when the backend gave none: the grammar's own, or (schema only in the
+    prompt) nothing enforced while decoding, everything validated after."""
+    if backend.capabilities.grammar:
+        return compiled.report
+    return tool_schema(compiled.json_schema).report(backend.name)
 
 
 RETRY_TEMPERATURE_STEP = 0.3

@@ -95,6 +95,26 @@ def test_async_client_against_the_server(server_url: str) -> None:
     assert all(isinstance(c, Contact) for c in asyncio.run(both()))
 
 
+def test_instructor_clients_against_the_server(server_url: str) -> None:
+    import instructor
+
+    client = openai.OpenAI(api_key="not-needed", base_url=server_url, timeout=120)
+    # An instructor OpenAI client: our OpenAI backend, in the strategy its mode names.
+    patched = instructor.from_openai(client, mode=instructor.Mode.JSON)
+    by_mode = extract.Extractor(patched, model="smollm2", profile="llama-cpp-python")
+    assert isinstance(by_mode.extract(Contact, TEXT, max_retries=3), Contact)
+    assert by_mode.backend.strategy == "json_object"  # type: ignore[attr-defined]
+    # Any other provider (litellm's completion function): through instructor itself.
+    relayed = instructor.from_litellm(lambda **kw: client.chat.completions.create(**kw))
+    try:
+        result = extract.Extractor(relayed, model="smollm2").run(Contact, TEXT, max_retries=2)
+    except extract.ExtractionError as failed:  # unconstrained: a 135M model may ramble
+        assert all(a.errors and a.usage.completion_tokens > 0 for a in failed.attempts)
+    else:
+        assert isinstance(result.value, Contact)
+        assert result.model == "instructor/openai:smollm2"
+
+
 def test_a_server_that_is_gone_is_a_connection_error() -> None:
     url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
     extractor = _extractor(url)
