@@ -46,19 +46,24 @@ def instructor_backend(client: Any, model: str | None = None, **options: Any) ->
     model = model or client.default_model
     inner = client.client
     vendor = type(inner).__module__.split(".")[0] if inner is not None else ""
-    if vendor in ("openai", "anthropic") and not model:
-        raise ValueError("pass model=... with this client")
+    if vendor in ("openai", "anthropic"):
+        if not model:
+            raise ValueError("pass model=... with this client")
+        return _sdk_backend(vendor, client, inner, model, options)
+    return InstructorBackend(client, model, **options)
+
+
+def _sdk_backend(vendor: str, client: Any, inner: Any, model: str, options: Any) -> Any:
+    """Our backend for the SDK client inside ``client``."""
     if vendor == "openai":
         from .openai_api import OpenAIBackend
 
         mode = getattr(client.mode, "value", str(client.mode))
         options.setdefault("strategy", _OPENAI_STRATEGY.get(mode))
         return OpenAIBackend(inner, model, **options)
-    if vendor == "anthropic":
-        from .anthropic_api import AnthropicBackend
+    from .anthropic_api import AnthropicBackend
 
-        return AnthropicBackend(inner, model, **options)
-    return InstructorBackend(client, model, **options)
+    return AnthropicBackend(inner, model, **options)
 
 
 class InstructorBackend:
