@@ -50,6 +50,7 @@ class LlamaCppBackend:
         *,
         n_ctx: int = 4096,
         n_threads: int | None = None,
+        fast_forward: bool = True,
     ) -> None:
         if isinstance(model, llama_cpp.Llama):
             self.llm = model
@@ -69,6 +70,7 @@ class LlamaCppBackend:
         self._formatter = _chat_formatter(self.llm)
         self._lock = threading.Lock()  # one llama context is not thread-safe
         self._mask = np.zeros((self.n_vocab + 31) // 32, dtype=np.int32)
+        self.fast_forward = fast_forward
         self._capabilities = Capabilities(
             grammar=True, prefix_cache=True, context_window=int(self.llm.n_ctx())
         )
@@ -128,7 +130,16 @@ class LlamaCppBackend:
     def _decode(
         self, matcher: Any, request: Request, rng: np.random.Generator
     ) -> tuple[list[int], FinishReason]:
+        """Sample under the mask; what the grammar forces goes in without sampling.
+
+        Forced tokens are evaluated in one batch with the token sampled before them, so
+        a forced key costs part of one forward pass instead of one pass per token.
+        """
         out: list[int] = []
+        forced = self._forced(matcher, request.max_tokens, None)
+        if forced:
+            out.extend(forced)
+            self.llm.eval(forced)
         while not matcher.is_stopped():
             if len(out) >= request.max_tokens:
                 return out, "length"
@@ -140,8 +151,51 @@ class LlamaCppBackend:
             out.append(token)
             if matcher.is_stopped():
                 break
-            self.llm.eval([token])
+            forced = self._forced(matcher, request.max_tokens - len(out), token)
+            out.extend(forced)
+            if matcher.is_stopped() or self._only_eos_left(matcher):
+                break
+            self.llm.eval([token, *forced])
         return out, "stop"
+
+    def _only_eos_left(self, matcher: Any) -> bool:
+        """The value is complete and nothing may follow: no forward pass to sample EOS."""
+        if not matcher.is_accepting():
+            return False
+        mask = self._mask
+        matcher.unsafe_compute_mask_ptr(mask.ctypes.data, mask.nbytes)
+        word, bit = divmod(self.eos, 32)
+        words = mask.view(np.uint32)
+        return bool(words[word] == (1 << bit) and np.count_nonzero(words) == 1)
+
+    def _forced(self, matcher: Any, room: int, previous: int | None) -> list[int]:
+        """The tokens the grammar forces next, consumed by ``matcher``; often none.
+
+        llguidance's own forced tokens are not how the model would spell the bytes,
+        which lengthens the output and steers it off course; the model's tokenizer
+        spells them as in training. Only where that spelling keeps the boundary after
+        the ``previous`` (sampled) token, and never the last token, which may merge
+        with the bytes that follow.
+        """
+        if not self.fast_forward or room <= 1:
+            return []
+        forced = matcher.compute_ff_bytes()
+        if len(forced) < 2:
+            return []
+        head = b"" if previous is None else self.tokenizer.decode_bytes([previous])
+        tokens = self.llm.tokenize(head + forced, add_bos=False, special=False)
+        if previous is not None:
+            if not tokens or tokens[0] != previous:
+                return []  # the canonical spelling merges the sampled token with these
+            tokens = tokens[1:]
+        tokens = tokens[:-1][: room - 1]
+        # A tokenizer that adds a leading space (SentencePiece) spells other bytes.
+        if not tokens or not forced.startswith(self.tokenizer.decode_bytes(tokens)):
+            return []
+        tokens = tokens[: matcher.validate_tokens(tokens)]
+        if tokens and not matcher.consume_tokens(tokens):
+            raise RuntimeError(f"engine refused forced tokens: {matcher.get_error()}")
+        return list(tokens)
 
     def _next_token(self, matcher: Any, temperature: float, rng: np.random.Generator) -> int:
         mask = self._mask

@@ -108,6 +108,17 @@ def test_compiled_schemas_are_cached() -> None:
     assert schemas.compile_schema(Thing) is schemas.compile_schema(Thing)
     raw = {"type": "object", "properties": {"a": {"type": "integer"}}}
     assert schemas.compile_schema(raw) is schemas.compile_schema(dict(raw))
+    assert schemas.compile_schema(list[Thing]) is schemas.compile_schema(list[Thing])
+
+
+def test_a_raw_schema_changed_in_place_is_compiled_again() -> None:
+    # Types are cached by identity; a dict's content may change under the same object.
+    raw: dict[str, Any] = {"type": "object", "properties": {"a": {"type": "integer"}}}
+    before = schemas.compile_schema(raw)
+    raw["properties"]["a"]["type"] = "string"
+    after = schemas.compile_schema(raw)
+    assert after is not before
+    assert after.validate('{"a": "x"}') == {"a": "x"}
 
 
 @pytest.mark.parametrize(

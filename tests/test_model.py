@@ -250,3 +250,39 @@ def test_cli_demo_runs() -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Contact(" in proc.stdout and "Invoice(" in proc.stdout and "TeamMember(" in proc.stdout
+
+
+class Shipment(BaseModel):
+    customer_identifier: int
+    shipping_destination_country: str = Field(max_length=20)
+    express_delivery_requested: bool
+
+
+def test_forced_keys_are_fast_forwarded_in_batches(extractor: extract.Extractor) -> None:
+    backend: Any = extractor.backend
+    llm = backend.llm
+    batches: list[int] = []
+    evaluate = llm.eval
+
+    def counted(tokens: Any) -> None:
+        batches.append(len(tokens))
+        evaluate(tokens)
+
+    text = "Customer 4411 wants express delivery to Norway."
+    llm.eval = counted
+    try:
+        on = extractor.run(Shipment, text, max_retries=0)
+        with_ff = list(batches)
+        batches.clear()
+        backend.fast_forward = False
+        off = extractor.run(Shipment, text, max_retries=0)
+    finally:
+        backend.fast_forward = True
+        del llm.eval  # back to the class's method
+    assert isinstance(on.value, Shipment) and isinstance(off.value, Shipment)
+    # Without it: the prompt, then one pass per token but the last (the end needs none).
+    assert len(batches) == off.usage.completion_tokens
+    assert max(batches[1:]) == 1
+    # With it: the long keys ride along with the token sampled before them.
+    assert max(with_ff[1:]) > 2
+    assert len(with_ff) < 0.8 * on.usage.completion_tokens
