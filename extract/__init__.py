@@ -5,6 +5,8 @@ person = extract.extract(Person, "Alice, 31, lives in Paris.")
 """
 
 from ._api import Extractor, aextract, default_extractor, extract
+from ._batch import Outcome, RateLimit
+from ._cache import ResultCache
 from ._db import ingest, retry_quarantine
 from ._errors import (
     ContextWindowError,
@@ -27,10 +29,13 @@ __all__ = [
     "ExtractionError",
     "Extractor",
     "ModelLoadError",
+    "Outcome",
     "ParseError",
     "ProviderError",
+    "RateLimit",
     "Repaired",
     "Result",
+    "ResultCache",
     "UnrepairableOutputError",
     "UnsupportedTypeError",
     "Usage",

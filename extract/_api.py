@@ -5,12 +5,14 @@ from __future__ import annotations
 import importlib
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any, TypeVar, overload
 
 from backends import Backend
 from schemas import CompiledSchema, SchemaError, compile_schema
 
+from ._batch import Batch, Order, Outcome, RateLimit, documents, open_cache, run_tasks, run_threads
+from ._cache import ResultCache
 from ._errors import ModelLoadError, UnsupportedTypeError, UsageError
 from ._loop import Options, arun_extraction, run_extraction
 from ._model import default_model_path
@@ -50,6 +52,89 @@ class Extractor:
             raise UsageError(f"text must be a str, not {type(text).__name__}")
         compiled = compile_target(target)
         return run_extraction(self.backend, target, compiled, text, parse_options(target, options))
+
+    def run_compiled(
+        self, target: Any, compiled: CompiledSchema, text: str, options: Options
+    ) -> Result[Any]:
+        """``run`` with the target compiled and options parsed already (batches)."""
+        if not isinstance(text, str):
+            raise UsageError(f"text must be a str, not {type(text).__name__}")
+        return run_extraction(self.backend, target, compiled, text, options)
+
+    async def arun_compiled(
+        self, target: Any, compiled: CompiledSchema, text: str, options: Options
+    ) -> Result[Any]:
+        if not isinstance(text, str):
+            raise UsageError(f"text must be a str, not {type(text).__name__}")
+        return await arun_extraction(self.backend, target, compiled, text, options)
+
+    def run_many(
+        self,
+        target: Any,
+        inputs: Iterable[Any],
+        *,
+        order: Order = "input",
+        concurrency: int | None = None,
+        cache: bool | str | os.PathLike[str] | ResultCache | None = None,
+        requests_per_minute: float | None = None,
+        tokens_per_minute: float | None = None,
+        **options: Any,
+    ) -> Iterator[Outcome]:
+        """Extract from many texts; yields one ``Outcome`` per input, never raising for
+        one document's failure.
+
+        ``inputs``: strings (ids are positions), ``(id, text)`` pairs or ``{"id", "text"}``
+        mappings. ``order="completed"`` yields as results come. ``concurrency``: requests
+        at once for hosted backends (default 8); a local model runs one at a time.
+        ``cache``: ``True`` (the user cache directory), a SQLite path or a ``ResultCache``.
+        """
+        batch = self._batch(target, cache, requests_per_minute, tokens_per_minute, options, order)
+        workers = self._concurrency(concurrency)
+        return run_threads(documents(inputs), batch.run, workers, order)
+
+    async def arun_many(
+        self,
+        target: Any,
+        inputs: Iterable[Any],
+        *,
+        order: Order = "input",
+        concurrency: int | None = None,
+        cache: bool | str | os.PathLike[str] | ResultCache | None = None,
+        requests_per_minute: float | None = None,
+        tokens_per_minute: float | None = None,
+        **options: Any,
+    ) -> AsyncIterator[Outcome]:
+        """Async ``run_many``: ``concurrency`` requests in flight (``async for``)."""
+        batch = self._batch(target, cache, requests_per_minute, tokens_per_minute, options, order)
+        async for outcome in run_tasks(
+            documents(inputs), batch.arun, self._concurrency(concurrency), order
+        ):
+            yield outcome
+
+    def _batch(
+        self,
+        target: Any,
+        cache: Any,
+        requests_per_minute: float | None,
+        tokens_per_minute: float | None,
+        options: dict[str, Any],
+        order: str,
+    ) -> Batch:
+        if order not in ("input", "completed"):
+            raise UsageError(f"order must be 'input' or 'completed', not {order!r}")
+        compiled = compile_target(target)
+        parsed = parse_options(target, options)
+        limit = None
+        if requests_per_minute is not None or tokens_per_minute is not None:
+            limit = RateLimit(requests_per_minute, tokens_per_minute)
+        return Batch(self, target, compiled, parsed, open_cache(cache), limit)
+
+    def _concurrency(self, concurrency: int | None) -> int:
+        if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
+            raise UsageError("concurrency must be an int >= 1")
+        if self.backend.capabilities.grammar:
+            return 1  # one llama context: more threads would only queue on its lock
+        return concurrency or 8
 
     @overload
     def extract(self, target: type[T], text: str, **options: Any) -> T: ...

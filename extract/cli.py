@@ -11,8 +11,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter
-
+from ._batch_cli import add_run_parser
 from ._errors import ExtractError
 
 
@@ -47,28 +46,6 @@ def _is_test_file(loaded: Any) -> bool:
         and isinstance(loaded.get("tests"), list)
         and not {"type", "properties", "$ref", "anyOf", "allOf", "oneOf"} & set(loaded)
     )
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    from ._api import Extractor
-
-    target = load_target(args.schema)
-    extractor = Extractor(args.model)
-    failures = 0
-    for path in args.files:
-        line: dict[str, Any] = {"input": path}
-        try:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-            result = extractor.run(target, text, max_retries=args.max_retries)
-            line["value"] = _jsonable(result.value, target)
-            line["attempts"] = len(result.attempts)
-        except (OSError, UnicodeDecodeError, ExtractError) as exc:
-            failures += 1
-            line["error"] = f"{type(exc).__name__}: {exc}"
-        print(json.dumps(line, ensure_ascii=False), flush=True)
-    print(f"{len(args.files) - failures} extracted, {failures} failed", file=sys.stderr)
-    return 1 if failures else 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -152,23 +129,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.model)
 
 
-def _jsonable(value: Any, target: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if isinstance(target, dict):
-        return value
-    return TypeAdapter(target).dump_python(value, mode="json")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="extract", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="extract one record per input file, as JSON lines")
-    run.add_argument("--schema", required=True, help="package.module:Model or schema.json")
-    run.add_argument("--model", help="GGUF path (default: $EXTRACT_MODEL or the embedded model)")
-    run.add_argument("--max-retries", type=int, default=2)
-    run.add_argument("files", nargs="+")
-    run.set_defaults(func=cmd_run)
+    add_run_parser(sub)
     check = sub.add_parser("check", help="print the constraint report of a schema")
     check.add_argument("target", nargs="?", help="schema.json or package.module:Model")
     check.add_argument("--schema", help="the same, as an option")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 from datetime import date
@@ -235,13 +236,14 @@ def test_cli_run_writes_one_line_per_input(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=300,
+        env={**os.environ, "EXTRACT_CACHE": str(tmp_path / "cache.sqlite")},
     )
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert [line["input"] for line in lines] == [str(good), str(missing)]
+    assert [line["id"] for line in lines] == [str(good), str(missing)]
     assert "name" in lines[0]["value"]
-    assert "error" in lines[1]
+    assert lines[1]["error"].startswith("InputError: cannot read")
     assert proc.returncode == 1
-    assert "1 extracted, 1 failed" in proc.stderr
+    assert "1 extracted (0 from the cache), 1 failed (1 InputError)" in proc.stderr
 
 
 def test_cli_demo_runs() -> None:

@@ -1,0 +1,333 @@
+"""``extract run``: documents from files, folders, globs or JSON Lines to one JSON line
+each, with progress, a result cache, worker processes and resumable output."""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, TextIO
+
+from ._batch import (
+    Batch,
+    Document,
+    Outcome,
+    Tally,
+    in_pool,
+    open_cache,
+    outcome_line,
+    run_threads,
+)
+from ._cache import ResultCache, default_cache_path
+
+_GLOB = set("*?[")
+
+
+def read_inputs(specs: Iterable[str]) -> Iterator[Document | Outcome]:
+    """Every document named by ``specs``, in order; what cannot be read is a failed
+    outcome with the reason, never a crash.
+
+    A ``.jsonl`` file gives one document per line (``{"id": ..., "text": ...}``; the id
+    defaults to ``FILE:LINE``); a folder gives each file under it; a glob each match;
+    any other file is one document whose id is its path.
+    """
+    seen: set[str] = set()
+    for spec in specs:
+        if any(c in _GLOB for c in spec) and not os.path.exists(spec):
+            paths = sorted(p for p in glob.glob(spec, recursive=True) if os.path.isfile(p))
+            if not paths:
+                yield Outcome(spec, error=f"InputError: no file matches {spec!r}")
+        elif os.path.isdir(spec):
+            paths = sorted(
+                str(p)
+                for p in Path(spec).rglob("*")
+                if p.is_file() and not any(part.startswith(".") for part in p.parts)
+            )
+        else:
+            paths = [spec]
+        for path in paths:
+            if path.endswith(".jsonl"):
+                items: Iterable[Any] = _jsonl_records(path)
+            else:
+                items = [_file_record(path)]
+            yield from documents_unique(items, seen)
+
+
+def documents_unique(items: Iterable[Any], seen: set[str]) -> Iterator[Document | Outcome]:
+    """Records (``id``, ``text``, ``where``) as documents, ids unique across inputs: a
+    repeated id is reported under where it was found."""
+    for item in items:
+        if isinstance(item, Outcome):
+            yield item
+        elif item["id"] in seen:
+            yield Outcome(item["where"], error=f"InputError: the id {item['id']!r} repeats")
+        else:
+            seen.add(item["id"])
+            yield Document(item["id"], item["text"])
+
+
+def _file_record(path: str) -> dict[str, Any] | Outcome:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return {"id": path, "text": f.read(), "where": path}
+    except (OSError, UnicodeDecodeError) as exc:
+        return Outcome(path, error=f"InputError: cannot read {path}: {exc}")
+
+
+def _jsonl_records(path: str) -> Iterator[dict[str, Any] | Outcome]:
+    try:
+        f = open(path, encoding="utf-8")  # noqa: SIM115 - closed below, read lazily
+    except OSError as exc:
+        yield Outcome(path, error=f"InputError: cannot read {path}: {exc}")
+        return
+    with f:
+        number = 0
+        try:
+            for number, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                fallback = f"{path}:{number}"
+                try:
+                    record = json.loads(line)
+                except ValueError as exc:
+                    yield Outcome(fallback, error=f"InputError: line {number} is not JSON: {exc}")
+                    continue
+                if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+                    yield Outcome(fallback, error=f'InputError: line {number} has no "text" string')
+                    continue
+                ident = str(record.get("id", fallback))
+                yield {"id": ident, "text": record["text"], "where": fallback}
+        except UnicodeDecodeError as exc:
+            yield Outcome(f"{path}:{number + 1}", error=f"InputError: not UTF-8: {exc}")
+
+
+class ResumableOutput:
+    """JSON Lines appended and flushed per line, synced to disk at least once a second.
+
+    Opening an existing file keeps its complete lines, drops a last line cut off by a
+    crash, and remembers the ids already written, so a rerun skips them.
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self.done: set[str] = set()
+        self.path = path
+        self._synced = time.monotonic()
+        if path is None:
+            self._file: TextIO = sys.stdout
+            return
+        if os.path.exists(path):
+            self._recover(path)
+        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+
+    def _recover(self, path: str) -> None:
+        with open(path, "rb+") as f:
+            data = f.read()
+            keep = data.rfind(b"\n") + 1  # a last line without "\n" was cut off
+            if keep < len(data):
+                f.truncate(keep)
+        for raw in data[:keep].splitlines():
+            try:
+                record = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and "id" in record:
+                self.done.add(str(record["id"]))
+
+    def write(self, line: dict[str, Any]) -> None:
+        self._file.write(json.dumps(line, ensure_ascii=False) + "\n")
+        self._file.flush()
+        if self.path is not None and time.monotonic() - self._synced >= 1.0:
+            os.fsync(self._file.fileno())
+            self._synced = time.monotonic()
+
+    def close(self) -> None:
+        if self.path is None:
+            return
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+
+
+# -- worker processes: one model each ---------------------------------------------
+
+_worker_batch: Batch | None = None
+
+
+def _start_worker(
+    schema: str, model: str | None, backend: str | None, threads: int, cache: str | None,
+    options: dict[str, Any],
+) -> None:  # fmt: skip
+    global _worker_batch
+    _worker_batch = _batch_for(schema, model, backend, cache, options, threads)
+
+
+def _work_in_worker(doc: Document) -> dict[str, Any]:
+    assert _worker_batch is not None, "worker not started"
+    return outcome_line(_worker_batch.run(doc), _worker_batch.target)
+
+
+def _batch_for(
+    schema: str,
+    model: str | None,
+    backend: str | None,
+    cache: str | None,
+    options: dict[str, Any],
+    threads: int | None = None,
+) -> Batch:
+    from ._api import Extractor, compile_target, parse_options
+    from .cli import load_target
+
+    target = load_target(schema)
+    if backend is not None:
+        extractor = Extractor(load_target(backend)())
+    elif threads is not None and not _hosted(model):
+        extractor = Extractor(model, n_threads=threads)
+    else:
+        extractor = Extractor(model)
+    compiled = compile_target(target)
+    parsed = parse_options(target, options)
+    return Batch(extractor, target, compiled, parsed, open_cache(cache), None)
+
+
+def _hosted(model: str | None) -> bool:
+    return model is not None and model.split(":", 1)[0] in ("openai", "anthropic")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    specs = [*(args.input or []), *args.files]
+    if not specs:
+        raise SystemExit("extract run: give --input (a .jsonl file, a folder or a glob) or files")
+    if args.workers < 1:
+        raise SystemExit("extract run: --workers must be at least 1")
+    cache = None if args.no_cache else str(args.cache or default_cache_path())
+    options = {"max_retries": args.max_retries}
+    output = ResumableOutput(args.output)
+    if output.done:
+        print(f"resuming: {len(output.done)} ids already in {args.output}", file=sys.stderr)
+    pending = (item for item in read_inputs(specs) if item.id not in output.done)
+    tally = Tally()
+    try:
+        with _progress(tally, args.quiet) as tick:
+            for line in _lines(pending, args, cache, options):
+                output.write(line)
+                tally.add(line)
+                tick()
+    finally:
+        output.close()
+    print(tally.summary(), file=sys.stderr)
+    return 1 if tally.failed else 0
+
+
+def _lines(
+    pending: Iterable[Document | Outcome],
+    args: argparse.Namespace,
+    cache: str | None,
+    options: dict[str, Any],
+) -> Iterator[dict[str, Any]]:
+    threads = args.threads or max(1, (os.cpu_count() or 1) // args.workers)
+    if args.workers == 1:
+        batch = _batch_for(args.schema, args.model, args.backend, cache, options, threads)
+        try:
+            for outcome in run_threads(
+                pending, batch.run, batch.extractor._concurrency(args.concurrency), args.order
+            ):
+                yield outcome_line(outcome, batch.target)
+        finally:
+            if isinstance(batch.cache, ResultCache):
+                batch.cache.close()
+        return
+    initargs = (args.schema, args.model, args.backend, threads, cache, options)
+    with ProcessPoolExecutor(args.workers, initializer=_start_worker, initargs=initargs) as pool:
+
+        def submit(doc: Document) -> Future[dict[str, Any]]:
+            return pool.submit(_work_in_worker, doc)
+
+        yield from in_pool(
+            pending, submit, lambda o: {"id": o.id, "error": o.error}, 2 * args.workers, args.order
+        )
+
+
+class _progress:
+    """A rich progress bar on a terminal; a status line every few seconds otherwise."""
+
+    def __init__(self, tally: Tally, quiet: bool) -> None:
+        self.tally = tally
+        self.quiet = quiet
+        self.shown = 0.0
+        self.bar: Any = None
+
+    def __enter__(self) -> Any:
+        if self.quiet:
+            return lambda: None
+        if sys.stderr.isatty():
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.completed} done"),
+                TextColumn("{task.fields[failed]} failed"),
+                TextColumn("{task.fields[rate]:.2f}/s"),
+                TimeElapsedColumn(),
+                transient=False,
+            )
+            self.bar.start()
+            task = self.bar.add_task("extract", total=None, failed=0, rate=0.0)
+
+            def tick() -> None:
+                t = self.tally
+                self.bar.update(task, completed=t.done, failed=t.failed, rate=t.rate)
+
+            return tick
+        return self._line
+
+    def _line(self) -> None:
+        now = time.monotonic()
+        if now - self.shown >= 5.0:
+            self.shown = now
+            t = self.tally
+            print(f"{t.done} done, {t.failed} failed, {t.rate:.2f}/s", file=sys.stderr)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def add_run_parser(sub: Any) -> None:
+    run = sub.add_parser(
+        "run", help="extract one record per document, as JSON lines (resumable, cached)"
+    )
+    run.add_argument("--schema", required=True, help="package.module:Model or schema.json")
+    run.add_argument(
+        "--input",
+        action="append",
+        help="a .jsonl file ({id, text} per line), a folder, a glob or a file; repeatable",
+    )
+    run.add_argument("--output", help="JSON Lines to append to (rerun to resume); default stdout")
+    run.add_argument(
+        "--model", help="GGUF path, openai:MODEL or anthropic:MODEL (default: the embedded model)"
+    )
+    run.add_argument(
+        "--backend", help="package.module:factory returning a backends.Backend (instead of --model)"
+    )
+    run.add_argument("--max-retries", type=int, default=2)
+    run.add_argument(
+        "--workers", type=int, default=1, help="processes, one model each (local models)"
+    )
+    run.add_argument(
+        "--threads", type=int, help="threads per local model (default: the CPUs shared out)"
+    )
+    run.add_argument(
+        "--concurrency", type=int, help="requests in flight for a hosted model (default 8)"
+    )
+    run.add_argument("--order", choices=("input", "completed"), default="completed")
+    run.add_argument("--cache", help="result cache file (default: $EXTRACT_CACHE or ~/.cache)")
+    run.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    run.add_argument("--quiet", action="store_true", help="no progress, only the summary")
+    run.add_argument("files", nargs="*", help="documents (the same as --input)")
+    run.set_defaults(func=cmd_run)

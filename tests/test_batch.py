@@ -1,0 +1,219 @@
+"""Batches: every input comes out exactly once, whatever fails, however it is run."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import extract
+from extract._batch import RateLimit
+from extract._batch_cli import ResumableOutput
+
+from .batch_fakes import FATES, AsyncFaultyBackend, FaultyBackend, Item
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def texts(fates: list[str]) -> list[tuple[str, str]]:
+    return [(f"id-{i}", f"doc {i} {what}") for i, what in enumerate(fates)]
+
+
+EXPECTED_ERROR = {
+    "invalid": "ExtractionError",
+    "crash": "RuntimeError",
+    "provider": "ProviderError",
+    "timeout": "TimeoutError",
+}
+
+
+def check_accounted(outcomes: list[extract.Outcome], inputs: list[tuple[str, str]]) -> None:
+    """Each input id once; values where the fate is ok, the right error otherwise."""
+    assert Counter(o.id for o in outcomes) == Counter(i for i, _ in inputs)
+    by_id = {o.id: o for o in outcomes}
+    for ident, text in inputs:
+        outcome, what = by_id[ident], text.split()[-1]
+        if what == "ok":
+            assert outcome.ok and outcome.value == Item(n=int(text.split()[1]))
+        else:
+            assert not outcome.ok and outcome.error_type == EXPECTED_ERROR[what], outcome.error
+
+
+@given(
+    fates=st.lists(st.sampled_from(FATES), max_size=40),
+    concurrency=st.integers(1, 6),
+    order=st.sampled_from(["input", "completed"]),
+)
+def test_every_input_comes_out_once_whatever_fails(
+    fates: list[str], concurrency: int, order: str
+) -> None:
+    inputs = texts(fates)
+    extractor = extract.Extractor(FaultyBackend())
+    outcomes = list(
+        extractor.run_many(Item, inputs, concurrency=concurrency, order=order, max_retries=1)
+    )
+    check_accounted(outcomes, inputs)
+    if order == "input":
+        assert [o.id for o in outcomes] == [i for i, _ in inputs]
+
+
+def test_concurrency_is_honoured_and_input_order_kept() -> None:
+    backend = FaultyBackend(delay=0.02)
+    inputs = texts(["ok"] * 30)
+    outcomes = list(extract.Extractor(backend).run_many(Item, inputs, concurrency=4))
+    assert [o.id for o in outcomes] == [i for i, _ in inputs]
+    assert 2 <= backend.most_in_flight <= 4
+
+
+def test_async_batches_account_for_everything_within_the_limit() -> None:
+    backend = AsyncFaultyBackend(delay=0.01)
+    inputs = texts(["ok", "crash", "invalid", "provider", "timeout"] * 6)
+    extractor = extract.Extractor(backend)
+
+    async def collect() -> list[extract.Outcome]:
+        stream = extractor.arun_many(Item, inputs, concurrency=3, order="completed", max_retries=0)
+        return [o async for o in stream]
+
+    check_accounted(asyncio.run(collect()), inputs)
+    assert backend.most_in_flight == 3
+
+
+def test_bad_inputs_are_reported_and_the_rest_go_on() -> None:
+    inputs: list[Any] = ["doc 0 ok", ("a", "doc 1 ok"), ("a", "doc 2 ok"), {"id": "b"}, 42]
+    outcomes = list(extract.Extractor(FaultyBackend()).run_many(Item, inputs))
+    assert [o.id for o in outcomes] == ["0", "a", "a", "b", "4"]
+    assert [o.ok for o in outcomes] == [True, True, False, False, False]
+    assert "repeats the id 'a'" in (outcomes[2].error or "")
+    assert "no text" in (outcomes[3].error or "") and "no text" in (outcomes[4].error or "")
+
+
+def test_cache_hits_are_identical_and_call_nothing(tmp_path: Path) -> None:
+    inputs = texts(["ok", "ok", "invalid", "ok"])
+    cache = tmp_path / "cache.sqlite"
+    first_backend = FaultyBackend()
+    first = list(extract.Extractor(first_backend).run_many(Item, inputs, cache=cache))
+    assert first_backend.calls == 6  # 3 ok, the invalid one asked 3 times
+    again_backend = FaultyBackend()
+    again = list(extract.Extractor(again_backend).run_many(Item, inputs, cache=cache))
+    assert again_backend.calls == 3  # only the failure is tried again
+    assert [o.value for o in again] == [o.value for o in first]
+    assert [o.cached for o in again] == [True, True, False, True]
+    other = FaultyBackend()
+    list(extract.Extractor(other).run_many(Item, inputs, cache=cache, temperature=0.5))
+    assert other.calls == 6  # other options, other answers: no hits
+
+
+def test_rate_limit_spaces_requests_over_a_minute() -> None:
+    limit = RateLimit(requests_per_minute=2, tokens_per_minute=100)
+    assert limit.reserve(now=0.0) == 0.0
+    assert limit.reserve(now=1.0) == 0.0
+    assert limit.reserve(now=2.0) == pytest.approx(58.0)  # the third waits for the first
+    assert limit.reserve(now=60.5) == 0.0
+    limit.spent(150, now=61.0)
+    assert limit.reserve(now=62.0) == pytest.approx(59.0)  # over the token budget
+
+
+def test_option_errors_are_raised_before_any_work() -> None:
+    backend = FaultyBackend()
+    with pytest.raises(extract.UsageError):
+        extract.Extractor(backend).run_many(Item, ["doc 1"], order="random")  # type: ignore[arg-type]
+    with pytest.raises(extract.UsageError):
+        extract.Extractor(backend).run_many(Item, ["doc 1"], concurrency=0)
+    with pytest.raises(extract.UsageError):
+        extract.Extractor(backend).run_many(Item, ["doc 1"], max_tokens=0)
+    assert backend.calls == 0
+
+
+def test_output_recovery_drops_a_cut_off_line(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    out.write_text('{"id": "a", "value": {"n": 1}}\n{"id": "b", "err')
+    output = ResumableOutput(str(out))
+    output.write({"id": "c", "value": {"n": 3}})
+    output.close()
+    assert output.done == {"a"}
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["a", "c"]
+
+
+# -- the command line --------------------------------------------------------------
+
+
+def cli(*args: str, env: dict[str, str] | None = None, **kwargs: Any) -> Any:
+    command = [sys.executable, "-m", "extract", "run", "--schema", "tests.batch_fakes:Item"]
+    return subprocess.Popen(
+        [*command, "--backend", "tests.batch_fakes:slow_backend", *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
+
+
+def write_inputs(folder: Path, fates: list[str]) -> list[str]:
+    """Half as a JSON Lines file, half as files in a folder; returns every id."""
+    folder.mkdir()
+    half = len(fates) // 2
+    with open(folder / "docs.jsonl", "w") as f:
+        for i, what in enumerate(fates[:half]):
+            f.write(json.dumps({"id": f"j{i}", "text": f"doc {i} {what}"}) + "\n")
+        f.write("not json\n")
+    files = folder / "files"
+    files.mkdir()
+    for i, what in enumerate(fates[half:], half):
+        (files / f"{i:03}.txt").write_text(f"doc {i} {what}")
+    return (
+        [f"j{i}" for i in range(half)]
+        + [f"{folder / 'docs.jsonl'}:{half + 1}"]
+        + [str(files / f"{i:03}.txt") for i in range(half, len(fates))]
+    )
+
+
+def test_cli_run_over_a_folder_and_jsonl_with_workers(tmp_path: Path) -> None:
+    fates = ["ok", "invalid", "ok", "crash", "ok", "timeout", "ok", "ok"] * 3
+    ids = write_inputs(tmp_path / "in", fates)
+    out = tmp_path / "out.jsonl"
+    proc = cli(
+        "--input", str(tmp_path / "in" / "docs.jsonl"), "--input", str(tmp_path / "in" / "files"),
+        "--output", str(out), "--workers", "2", "--max-retries", "0",
+        env={"EXTRACT_CACHE": str(tmp_path / "cache.sqlite"), "FAKE_DELAY": "0"},
+    )  # fmt: skip
+    _, stderr = proc.communicate(timeout=120)
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert Counter(line["id"] for line in lines) == Counter(ids)
+    errors = Counter(line["error"].split(":")[0] for line in lines if "error" in line)
+    assert errors == {"ExtractionError": 3, "RuntimeError": 3, "TimeoutError": 3, "InputError": 1}
+    assert proc.returncode == 1
+    assert "15 extracted" in stderr and "10 failed" in stderr
+
+
+def test_cli_killed_mid_run_resumes_without_gaps_or_duplicates(tmp_path: Path) -> None:
+    fates = ["ok", "ok", "invalid", "ok"] * 15
+    ids = write_inputs(tmp_path / "in", fates)
+    out = tmp_path / "out.jsonl"
+    args = ("--input", str(tmp_path / "in"), "--output", str(out), "--max-retries", "0")
+    env = {"EXTRACT_CACHE": str(tmp_path / "cache.sqlite"), "FAKE_DELAY": "0.05"}
+    first = cli(*args, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not out.exists() or out.read_text().count("\n") < 10):
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    first.communicate(timeout=30)
+    written = out.read_text().count("\n")
+    assert 10 <= written < len(ids)  # killed mid-run, with work left to do
+    second = cli(*args, env=env)
+    _, stderr = second.communicate(timeout=120)
+    assert f"resuming: {written} ids" in stderr
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert Counter(line["id"] for line in lines) == Counter(ids)  # no gaps, no duplicates
