@@ -90,7 +90,7 @@ class Extractor:
         """
         batch = self._batch(target, cache, requests_per_minute, tokens_per_minute, options, order)
         workers = self._concurrency(concurrency)
-        return run_threads(documents(inputs), batch.run, workers, order)
+        return batch.closing(run_threads(documents(inputs), batch.run, workers, order))
 
     async def arun_many(
         self,
@@ -106,10 +106,13 @@ class Extractor:
     ) -> AsyncIterator[Outcome]:
         """Async ``run_many``: ``concurrency`` requests in flight (``async for``)."""
         batch = self._batch(target, cache, requests_per_minute, tokens_per_minute, options, order)
-        async for outcome in run_tasks(
-            documents(inputs), batch.arun, self._concurrency(concurrency), order
-        ):
-            yield outcome
+        try:
+            async for outcome in run_tasks(
+                documents(inputs), batch.arun, self._concurrency(concurrency), order
+            ):
+                yield outcome
+        finally:
+            batch.close()
 
     def _batch(
         self,
@@ -127,7 +130,10 @@ class Extractor:
         limit = None
         if requests_per_minute is not None or tokens_per_minute is not None:
             limit = RateLimit(requests_per_minute, tokens_per_minute)
-        return Batch(self, target, compiled, parsed, open_cache(cache), limit)
+        opened = open_cache(cache)
+        batch = Batch(self, target, compiled, parsed, opened, limit)
+        batch.owns_cache = opened is not None and opened is not cache  # ours to close
+        return batch
 
     def _concurrency(self, concurrency: int | None) -> int:
         if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):

@@ -229,6 +229,18 @@ class Batch:
         self.options = options
         self.cache = cache
         self.limit = limit
+        self.owns_cache = False
+
+    def close(self) -> None:
+        if self.owns_cache and self.cache is not None:
+            self.cache.close()
+
+    def closing(self, outcomes: Iterator[Outcome]) -> Iterator[Outcome]:
+        """``outcomes``, then the cache closed if this batch opened it."""
+        try:
+            yield from outcomes
+        finally:
+            self.close()
 
     def key(self, doc: Document) -> str:
         backend = self.extractor.backend

@@ -24,7 +24,7 @@ from ._batch import (
     outcome_line,
     run_threads,
 )
-from ._cache import ResultCache, default_cache_path
+from ._cache import default_cache_path
 
 _GLOB = set("*?[")
 
@@ -39,24 +39,46 @@ def read_inputs(specs: Iterable[str]) -> Iterator[Document | Outcome]:
     """
     seen: set[str] = set()
     for spec in specs:
-        if any(c in _GLOB for c in spec) and not os.path.exists(spec):
-            paths = sorted(p for p in glob.glob(spec, recursive=True) if os.path.isfile(p))
-            if not paths:
-                yield Outcome(spec, error=f"InputError: no file matches {spec!r}")
-        elif os.path.isdir(spec):
-            paths = sorted(
-                str(p)
-                for p in Path(spec).rglob("*")
-                if p.is_file() and not any(part.startswith(".") for part in p.parts)
-            )
-        else:
-            paths = [spec]
+        paths = expand(spec)
+        if not paths:
+            yield Outcome(spec, error=f"InputError: no file matches {spec!r}")
         for path in paths:
             if path.endswith(".jsonl"):
                 items: Iterable[Any] = _jsonl_records(path)
             else:
                 items = [_file_record(path)]
             yield from documents_unique(items, seen)
+
+
+def expand(spec: str) -> list[str]:
+    """The files one ``--input`` names: a glob's matches, a folder's files (hidden ones
+    left out), or the path itself."""
+    if any(c in _GLOB for c in spec) and not os.path.exists(spec):
+        return sorted(p for p in glob.glob(spec, recursive=True) if os.path.isfile(p))
+    if os.path.isdir(spec):
+        return sorted(
+            str(p)
+            for p in Path(spec).rglob("*")
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(spec).parts)
+        )
+    return [spec]
+
+
+def count_inputs(specs: Iterable[str]) -> int:
+    """About how many documents ``read_inputs`` will give (for the ETA), without
+    parsing: a file counts one, a ``.jsonl`` file its non-blank lines."""
+    total = 0
+    for spec in specs:
+        for path in expand(spec) or [spec]:
+            if not path.endswith(".jsonl"):
+                total += 1
+                continue
+            try:
+                with open(path, "rb") as f:
+                    total += sum(1 for line in f if line.strip())
+            except OSError:
+                total += 1
+    return total
 
 
 def documents_unique(items: Iterable[Any], seen: set[str]) -> Iterator[Document | Outcome]:
@@ -211,7 +233,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if output.done:
         print(f"resuming: {len(output.done)} ids already in {args.output}", file=sys.stderr)
     pending = (item for item in read_inputs(specs) if item.id not in output.done)
-    tally = Tally()
+    tally = Tally(total=None if args.quiet else max(0, count_inputs(specs) - len(output.done)))
     try:
         with _progress(tally, args.quiet) as tick:
             for line in _lines(pending, args, cache, options):
@@ -239,7 +261,7 @@ def _lines(
             ):
                 yield outcome_line(outcome, batch.target)
         finally:
-            if isinstance(batch.cache, ResultCache):
+            if batch.cache is not None:
                 batch.cache.close()
         return
     initargs = (args.schema, args.model, args.backend, threads, cache, options)
@@ -266,18 +288,29 @@ class _progress:
         if self.quiet:
             return lambda: None
         if sys.stderr.isatty():
-            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
             self.bar = Progress(
-                SpinnerColumn(),
-                TextColumn("{task.completed} done"),
+                BarColumn(),
+                MofNCompleteColumn(),
                 TextColumn("{task.fields[failed]} failed"),
                 TextColumn("{task.fields[rate]:.2f}/s"),
                 TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),  # stdout may carry the JSON lines
                 transient=False,
             )
             self.bar.start()
-            task = self.bar.add_task("extract", total=None, failed=0, rate=0.0)
+            task = self.bar.add_task("extract", total=self.tally.total, failed=0, rate=0.0)
 
             def tick() -> None:
                 t = self.tally
@@ -291,7 +324,11 @@ class _progress:
         if now - self.shown >= 5.0:
             self.shown = now
             t = self.tally
-            print(f"{t.done} done, {t.failed} failed, {t.rate:.2f}/s", file=sys.stderr)
+            of = f"/{t.total}" if t.total else ""
+            eta = ""
+            if t.total and t.rate > 0:
+                eta = f", about {max(0, t.total - t.done) / t.rate:.0f} s left"
+            print(f"{t.done}{of} done, {t.failed} failed, {t.rate:.2f}/s{eta}", file=sys.stderr)
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:

@@ -57,7 +57,8 @@ class ResultCache:
     def _connection(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=30)
+            # Each thread uses its own connection; close() may run on another thread.
+            db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
             self._local.db = db
             with self._all_lock:
