@@ -41,7 +41,8 @@ class Request:
     seed: int | None = None
 
 
-FinishReason = Literal["stop", "length", "refusal"]
+# "repetition": a local decoder stopped an answer that had started repeating itself.
+FinishReason = Literal["stop", "length", "refusal", "repetition"]
 
 
 @dataclass(frozen=True)

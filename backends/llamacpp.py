@@ -51,6 +51,7 @@ class LlamaCppBackend:
         n_ctx: int = 4096,
         n_threads: int | None = None,
         fast_forward: bool = True,
+        loop_guard: bool = True,
     ) -> None:
         if isinstance(model, llama_cpp.Llama):
             self.llm = model
@@ -71,6 +72,8 @@ class LlamaCppBackend:
         self._lock = threading.Lock()  # one llama context is not thread-safe
         self._mask = np.zeros((self.n_vocab + 31) // 32, dtype=np.int32)
         self.fast_forward = fast_forward
+        self.loop_guard = loop_guard
+        self._comma_tokens: NDArray[np.int64] | None = None
         self._capabilities = Capabilities(
             grammar=True, prefix_cache=True, context_window=int(self.llm.n_ctx())
         )
@@ -99,7 +102,7 @@ class LlamaCppBackend:
         with self._lock:
             cached = self._eval_prompt(tokens)
             prompt_done = time.perf_counter()
-            out, finish = self._decode(matcher, request, rng)
+            out, finish = self._decode(matcher, request, rng, len(tokens))
         ended = time.perf_counter()
         text = self.tokenizer.decode_bytes(out).decode("utf-8", errors="replace")
         return Completion(
@@ -128,14 +131,17 @@ class LlamaCppBackend:
         return common
 
     def _decode(
-        self, matcher: Any, request: Request, rng: np.random.Generator
+        self, matcher: Any, request: Request, rng: np.random.Generator, prompt: int
     ) -> tuple[list[int], FinishReason]:
         """Sample under the mask; what the grammar forces goes in without sampling.
 
         Forced tokens are evaluated in one batch with the token sampled before them, so
-        a forced key costs part of one forward pass instead of one pass per token.
+        a forced key costs part of one forward pass instead of one pass per token. A
+        list whose items start repeating verbatim is ended where the repeats began.
         """
         out: list[int] = []
+        banned: Any = None  # token ids the next step may not take (leaving a loop)
+        exits = 0
         forced = self._forced(matcher, request.max_tokens, None)
         if forced:
             out.extend(forced)
@@ -143,7 +149,10 @@ class LlamaCppBackend:
         while not matcher.is_stopped():
             if len(out) >= request.max_tokens:
                 return out, "length"
-            token = self._next_token(matcher, request.temperature, rng)
+            token = self._next_token(matcher, request.temperature, rng, banned)
+            # "}," banned and "}" taken: the "," must not follow on its own either.
+            closed = banned is not None and self._is_closer(token)
+            banned = self._commas() if closed else None
             if not matcher.consume_token(token):
                 raise RuntimeError(f"engine refused token {token}: {matcher.get_error()}")
             if token == self.eos:
@@ -151,12 +160,58 @@ class LlamaCppBackend:
             out.append(token)
             if matcher.is_stopped():
                 break
+            span = repeating(out) if self.loop_guard else 0
+            if span:
+                exit_at = self._loop_exit(out, span) if exits < MAX_LOOP_EXITS else None
+                if exit_at is None:
+                    return out, "repetition"
+                exits += 1
+                banned = [out[exit_at]]
+                self._rewind(matcher, out, exit_at, prompt)
+                continue
             forced = self._forced(matcher, request.max_tokens - len(out), token)
             out.extend(forced)
             if matcher.is_stopped() or self._only_eos_left(matcher):
                 break
             self.llm.eval([token, *forced])
         return out, "stop"
+
+    def _loop_exit(self, out: list[int], span: int) -> int | None:
+        """Where the first of the repeated copies ended a list item and the model went
+        on to the next (a token ending in ``,`` right after ``}`` or ``]``); None if the
+        loop is not one of list items."""
+        first_end = len(out) - (LOOP_COPIES - 1) * span
+        for at in range(first_end - 1, first_end - span - 1, -1):
+            piece = self.tokenizer.decode_bytes([out[at]]).rstrip()
+            if not piece.endswith(b","):
+                continue
+            before = (self.tokenizer.decode_bytes(out[:at]) + piece[:-1]).rstrip()
+            if before.endswith((b"}", b"]")):
+                return at
+        return None
+
+    def _rewind(self, matcher: Any, out: list[int], at: int, prompt: int) -> None:
+        """Drops ``out[at:]`` from the output, the matcher and the KV cache; the logits
+        are then those for position ``at`` (the last kept token evaluated again)."""
+        if not matcher.rollback(len(out) - at):
+            raise RuntimeError(f"engine could not roll back: {matcher.get_error()}")
+        del out[at:]
+        last = out[-1] if out else int(self.llm.input_ids[prompt - 1])
+        self.llm.n_tokens = prompt + len(out) - 1  # eval() drops the KV entries past this
+        self.llm.eval([last])
+
+    def _is_closer(self, token: int) -> bool:
+        return self.tokenizer.decode_bytes([token]).strip() in (b"}", b"]")
+
+    def _commas(self) -> NDArray[np.int64]:
+        """Every token whose text starts with a comma (found once per model)."""
+        if self._comma_tokens is None:
+            decode = self.tokenizer.decode_bytes
+            self._comma_tokens = np.array(
+                [t for t in range(self.n_vocab) if decode([t]).lstrip().startswith(b",")],
+                dtype=np.int64,
+            )
+        return self._comma_tokens
 
     def _only_eos_left(self, matcher: Any) -> bool:
         """The value is complete and nothing may follow: no forward pass to sample EOS."""
@@ -197,10 +252,17 @@ class LlamaCppBackend:
             raise RuntimeError(f"engine refused forced tokens: {matcher.get_error()}")
         return list(tokens)
 
-    def _next_token(self, matcher: Any, temperature: float, rng: np.random.Generator) -> int:
+    def _next_token(
+        self, matcher: Any, temperature: float, rng: np.random.Generator, banned: Any
+    ) -> int:
         mask = self._mask
         matcher.unsafe_compute_mask_ptr(mask.ctypes.data, mask.nbytes)
         allowed = np.unpackbits(mask.view(np.uint8), bitorder="little")[: self.n_vocab]
+        if banned is not None:
+            kept = allowed.copy()
+            kept[banned] = 0  # leave a loop: anything the grammar allows but these
+            if kept.any():
+                allowed = kept
         logits = self._last_logits()
         masked = np.where(allowed.astype(bool), logits, -np.inf)
         if temperature <= 0:
@@ -213,6 +275,29 @@ class LlamaCppBackend:
     def _last_logits(self) -> NDArray[np.float32]:
         ptr = llama_cpp.llama_get_logits_ith(self.llm.ctx, -1)
         return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
+
+
+LOOP_COPIES = 3  # a span written this many times in a row, verbatim...
+LOOP_MIN_SPAN = 6  # ...of at least this many tokens (a record, not a digit run)...
+LOOP_MAX_SPAN = 256  # ...up to this long
+MAX_LOOP_EXITS = 3  # lists ended early per answer; a fourth loop stops the answer
+
+
+def repeating(out: list[int]) -> int:
+    """The length of a span of tokens that ``out`` ends with ``LOOP_COPIES`` times in
+    a row, or 0. Greedy decoding of a small model falls into such loops (the same list
+    item again and again) and would fill any budget. Checked per token: only spans
+    whose last token recurs are compared.
+    """
+    n = len(out)
+    last = out[-1]
+    for span in range(LOOP_MIN_SPAN, min(LOOP_MAX_SPAN, n // LOOP_COPIES) + 1):
+        if out[n - 1 - span] != last or out[n - 1 - 2 * span] != last:
+            continue
+        tail = out[n - span :]
+        if all(out[n - (k + 1) * span : n - k * span] == tail for k in range(1, LOOP_COPIES)):
+            return span
+    return 0
 
 
 _tokenizers: weakref.WeakKeyDictionary[llama_cpp.Llama, Any] = weakref.WeakKeyDictionary()

@@ -118,6 +118,13 @@ def extraction_steps(
             problem = (f"the model refused: {completion.text[:300]}",)
             attempts.append(Attempt(completion.text, problem, False, step, seconds, refused=True))
             break  # asking again rarely changes a refusal and costs tokens
+        if completion.finish_reason == "repetition":
+            loop = (
+                f"output stopped after {completion.completion_tokens} tokens: it was "
+                "repeating the same span verbatim",
+            )
+            attempts.append(Attempt(completion.text, loop, True, step, seconds))
+            continue  # sampled hotter, the next attempt can leave the loop
         if completion.finish_reason == "length":
             errors: Sequence[str] = (
                 f"output truncated: reached max_tokens={max_tokens} before the JSON was complete",

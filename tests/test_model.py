@@ -272,14 +272,16 @@ def test_forced_keys_are_fast_forwarded_in_batches(extractor: extract.Extractor)
 
     text = "Customer 4411 wants express delivery to Norway."
     llm.eval = counted
+    default = backend.fast_forward
     try:
+        backend.fast_forward = True
         on = extractor.run(Shipment, text, max_retries=0)
         with_ff = list(batches)
         batches.clear()
         backend.fast_forward = False
         off = extractor.run(Shipment, text, max_retries=0)
     finally:
-        backend.fast_forward = True
+        backend.fast_forward = default
         del llm.eval  # back to the class's method
     assert isinstance(on.value, Shipment) and isinstance(off.value, Shipment)
     # Without it: the prompt, then one pass per token but the last (the end needs none).
@@ -288,3 +290,53 @@ def test_forced_keys_are_fast_forwarded_in_batches(extractor: extract.Extractor)
     # With it: the long keys ride along with the token sampled before them.
     assert max(with_ff[1:]) > 2
     assert len(with_ff) < 0.8 * on.usage.completion_tokens
+
+
+def test_cli_batch_with_two_workers_on_the_embedded_model(tmp_path: Path) -> None:
+    (tmp_path / "models.py").write_text(
+        "from pydantic import BaseModel, Field\n"
+        "class City(BaseModel):\n    name: str = Field(max_length=20)\n"
+    )
+    docs = tmp_path / "docs.jsonl"
+    texts = ["I live in Lisbon.", "Oslo is cold.", "We met in Rome.", "Kyoto in spring."]
+    docs.write_text(
+        "".join(json.dumps({"id": f"d{i}", "text": t}) + "\n" for i, t in enumerate(texts))
+    )
+    out = tmp_path / "out.jsonl"
+    command = [sys.executable, "-m", "extract", "run", "--schema", "models:City"]
+    env = {**os.environ, "EXTRACT_CACHE": str(tmp_path / "cache.sqlite")}
+    args = [*command, "--input", str(docs), "--output", str(out), "--workers", "2"]
+    proc = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted(line["id"] for line in lines) == ["d0", "d1", "d2", "d3"]
+    assert all(line["value"]["name"] for line in lines)
+    # The same command again: every id is in the output already, nothing is redone.
+    again = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env)
+    assert "resuming: 4 ids" in again.stderr and len(out.read_text().splitlines()) == 4
+    # A new output file: every answer comes from the cache.
+    other = [*command, "--input", str(docs), "--output", str(tmp_path / "b.jsonl")]
+    cached = subprocess.run(
+        other, cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env
+    )
+    assert "4 extracted (4 from the cache)" in cached.stderr
+
+
+def test_a_list_that_loops_is_ended_where_the_repeats_began(extractor: extract.Extractor) -> None:
+    from benchmarks.corpus import TASKS, load
+
+    # Greedy decoding of the embedded model writes this team's last member again and
+    # again; without the guard it fills 512 tokens, then 1024 twice, and fails.
+    doc = next(d for d in load("team") if d.id == "team-03")
+    result = extractor.run(TASKS["team"][0], doc.text, max_retries=0)
+    items = [m.model_dump_json() for m in result.value]
+    assert not any(items[i] == items[i + 1] == items[i + 2] for i in range(len(items) - 2))
+    assert result.usage.completion_tokens < 200
+    backend: Any = extractor.backend
+    backend.loop_guard = False
+    try:
+        with pytest.raises(extract.ExtractionError) as looped:
+            extractor.run(TASKS["team"][0], doc.text, max_retries=0)
+    finally:
+        backend.loop_guard = True
+    assert looped.value.attempts[0].truncated
