@@ -141,6 +141,7 @@ class LlamaCppBackend:
         """
         out: list[int] = []
         banned: Any = None  # token ids the next step may not take (leaving a loop)
+        list_exit = False  # banned holds a list separator such as "},"
         exits = 0
         forced = self._forced(matcher, request.max_tokens, None)
         if forced:
@@ -151,8 +152,8 @@ class LlamaCppBackend:
                 return out, "length"
             token = self._next_token(matcher, request.temperature, rng, banned)
             # "}," banned and "}" taken: the "," must not follow on its own either.
-            closed = banned is not None and self._is_closer(token)
-            banned = self._commas() if closed else None
+            banned = self._commas() if list_exit and self._is_closer(token) else None
+            list_exit = False
             if not matcher.consume_token(token):
                 raise RuntimeError(f"engine refused token {token}: {matcher.get_error()}")
             if token == self.eos:
@@ -166,7 +167,7 @@ class LlamaCppBackend:
                 if exit_at is None:
                     return out, "repetition"
                 exits += 1
-                banned = [out[exit_at]]
+                banned, list_exit = [out[exit_at]], True
                 self._rewind(matcher, out, exit_at, prompt)
                 continue
             forced = self._forced(matcher, request.max_tokens - len(out), token)
