@@ -61,8 +61,14 @@ class LlamaCppBackend:
             if not os.path.isfile(path):
                 raise FileNotFoundError(f"no GGUF model file at {path!r}")
             with _quiet_stderr():
+                # Prompt evaluation gets the same threads: its default, every CPU,
+                # oversubscribes the machine when several models share it (--workers).
                 self.llm = llama_cpp.Llama(
-                    model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False
+                    model_path=path,
+                    n_ctx=n_ctx,
+                    n_threads=n_threads,
+                    n_threads_batch=n_threads,
+                    verbose=False,
                 )
             self._path = path
         self.tokenizer = tokenizer_for(self.llm)
