@@ -19,13 +19,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._base import Capabilities, Completion, FinishReason, Message, ProviderFailure, Request
-from ._transport import (
-    RetryPolicy,
-    acall_with_retries,
-    call_with_retries,
-    redact,
-    status_failure,
-)
+from ._hosted import complete_blocking
+from ._transport import RetryPolicy, acall_with_retries, call_with_retries, status_failure
 
 # instructor's mode -> our strategy for an unwrapped OpenAI client; modes not named here
 # (TOOLS, PARALLEL_TOOLS...) leave the choice to the server's profile.
@@ -102,11 +97,7 @@ class InstructorBackend:
 
     def complete(self, request: Request) -> Completion:
         if self.is_async:
-            try:
-                asyncio.get_running_loop()
-            except RuntimeError:
-                return asyncio.run(self.acomplete(request))
-            raise RuntimeError("an async instructor client inside an event loop: use arun")
+            return complete_blocking(self.acomplete, request, "instructor")
         started = time.perf_counter()
         params = self._params(request)
         response = call_with_retries(
@@ -180,7 +171,7 @@ class InstructorBackend:
         else:
             problem, retryable = "other", False
         return ProviderFailure(
-            redact(f"{self._provider}: {problem}: {kind}: {exc}", None),
+            f"{self._provider}: {problem}: {kind}: {exc}",
             provider=self._provider,
             problem=problem,  # type: ignore[arg-type]
             retryable=retryable,
@@ -193,8 +184,9 @@ def _message(message: Message) -> dict[str, Any]:
     return {"role": role, "content": message.content}
 
 
-_LENGTH = {"length", "max_tokens", "MAX_TOKENS", "FinishReason.MAX_TOKENS", "ERROR_LIMIT"}
-_REFUSAL = {"content_filter", "refusal", "SAFETY", "FinishReason.SAFETY", "ERROR_TOXIC"}
+# Finish reasons by name (an enum's .name, else the string), across providers.
+_LENGTH = {"length", "max_tokens", "MAX_TOKENS", "ERROR_LIMIT"}
+_REFUSAL = {"content_filter", "refusal", "SAFETY", "ERROR_TOXIC"}
 
 
 def read_response(response: Any) -> tuple[str, FinishReason, int, int] | None:
@@ -264,8 +256,8 @@ def _int(value: Any) -> int:
 
 def _finish(reason: Any) -> FinishReason:
     name = str(getattr(reason, "name", reason) or "")
-    if name in _LENGTH or str(reason) in _LENGTH:
+    if name in _LENGTH:
         return "length"
-    if name in _REFUSAL or str(reason) in _REFUSAL:
+    if name in _REFUSAL:
         return "refusal"
     return "stop"

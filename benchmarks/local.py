@@ -150,15 +150,20 @@ def outlines_system(llm: llama_cpp.Llama) -> Run:
     return run
 
 
-def json_mode(llm: llama_cpp.Llama) -> Run:
+def json_mode(llm: llama_cpp.Llama, constrained: bool = True) -> Run:
+    """llama-cpp-python's chat completion, with its JSON-schema grammar or without."""
+
     def run(target: Any, text: str) -> Outcome:
-        schema = TypeAdapter(target).json_schema()
+        extra: dict[str, Any] = {}
+        if constrained:
+            schema = TypeAdapter(target).json_schema()
+            extra["response_format"] = {"type": "json_object", "schema": schema}
         response = llm.create_chat_completion(
             messages=chat(target, text),  # type: ignore[arg-type]
-            response_format={"type": "json_object", "schema": schema},
             temperature=0.0,
             max_tokens=MAX_TOKENS,
             seed=SEED,
+            **extra,
         )
         content = response["choices"][0]["message"]["content"] or ""  # type: ignore[index]
         return Outcome(_validated(target, content), _completion_tokens(response), 1)
@@ -194,20 +199,6 @@ def instructor_system(llm: llama_cpp.Llama) -> Run:
     return run
 
 
-def raw(llm: llama_cpp.Llama) -> Run:
-    def run(target: Any, text: str) -> Outcome:
-        response = llm.create_chat_completion(
-            messages=chat(target, text),  # type: ignore[arg-type]
-            temperature=0.0,
-            max_tokens=MAX_TOKENS,
-            seed=SEED,
-        )
-        content = response["choices"][0]["message"]["content"] or ""  # type: ignore[index]
-        return Outcome(_validated(target, content), _completion_tokens(response), 1)
-
-    return run
-
-
 def _token_counter(llm: llama_cpp.Llama) -> Callable[[], int]:
     """Tokens sampled by llama-cpp-python so far: it appends each to ``input_ids``."""
     sampled = [0]
@@ -227,7 +218,7 @@ SYSTEMS: dict[str, Callable[[llama_cpp.Llama], Run]] = {
     "outlines": outlines_system,
     "llama-cpp JSON mode": json_mode,
     "instructor (JSON_SCHEMA)": instructor_system,
-    "raw (unconstrained)": raw,
+    "raw (unconstrained)": partial(json_mode, constrained=False),
 }
 
 

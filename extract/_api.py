@@ -48,24 +48,19 @@ class Extractor:
     def run(self, target: Any, text: str, **options: Any) -> Result[Any]: ...
     def run(self, target: Any, text: str, **options: Any) -> Result[Any]:
         """Extract one value of ``target`` from ``text``, with its attempts and usage."""
-        if not isinstance(text, str):
-            raise UsageError(f"text must be a str, not {type(text).__name__}")
+        _check_text(text)
         compiled = compile_target(target)
-        return run_extraction(self.backend, target, compiled, text, parse_options(target, options))
+        return self.run_compiled(target, compiled, text, parse_options(target, options))
 
     def run_compiled(
         self, target: Any, compiled: CompiledSchema, text: str, options: Options
     ) -> Result[Any]:
-        """``run`` with the target compiled and options parsed already (batches)."""
-        if not isinstance(text, str):
-            raise UsageError(f"text must be a str, not {type(text).__name__}")
+        """``run`` with the target compiled, options parsed and text checked (batches)."""
         return run_extraction(self.backend, target, compiled, text, options)
 
     async def arun_compiled(
         self, target: Any, compiled: CompiledSchema, text: str, options: Options
     ) -> Result[Any]:
-        if not isinstance(text, str):
-            raise UsageError(f"text must be a str, not {type(text).__name__}")
         return await arun_extraction(self.backend, target, compiled, text, options)
 
     def run_many(
@@ -131,9 +126,8 @@ class Extractor:
         if requests_per_minute is not None or tokens_per_minute is not None:
             limit = RateLimit(requests_per_minute, tokens_per_minute)
         opened = open_cache(cache)
-        batch = Batch(self, target, compiled, parsed, opened, limit)
-        batch.owns_cache = opened is not None and opened is not cache  # ours to close
-        return batch
+        owned = opened is not None and opened is not cache
+        return Batch(self, target, compiled, parsed, opened, limit, owns_cache=owned)
 
     def _concurrency(self, concurrency: int | None) -> int:
         if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
@@ -153,11 +147,9 @@ class Extractor:
     async def arun(self, target: Any, text: str, **options: Any) -> Result[Any]:
         """Async ``run``. With an async client the request is awaited (cancelling
         cancels it); a blocking backend runs in a worker thread."""
-        if not isinstance(text, str):
-            raise UsageError(f"text must be a str, not {type(text).__name__}")
+        _check_text(text)
         compiled = compile_target(target)
-        parsed = parse_options(target, options)
-        return await arun_extraction(self.backend, target, compiled, text, parsed)
+        return await self.arun_compiled(target, compiled, text, parse_options(target, options))
 
     @overload
     async def aextract(self, target: type[T], text: str, **options: Any) -> T: ...
@@ -191,6 +183,11 @@ def extract(target: Any, text: str, **options: Any) -> Any:
 
 async def aextract(target: Any, text: str, **options: Any) -> Any:
     return await default_extractor().aextract(target, text, **options)
+
+
+def _check_text(text: Any) -> None:
+    if not isinstance(text, str):
+        raise UsageError(f"text must be a str, not {type(text).__name__}")
 
 
 def compile_target(target: Any) -> CompiledSchema:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
@@ -87,13 +88,18 @@ def outcome_line(outcome: Outcome, target: Any) -> dict[str, Any]:
     }
 
 
-def documents(inputs: Iterable[Any]) -> Iterator[Document | Outcome]:
+def documents(inputs: Iterable[Any], kind: str = "UsageError") -> Iterator[Document | Outcome]:
     """Inputs as documents: a str (its id is its position), an ``(id, text)`` pair, or a
     mapping with ``id`` and ``text``. A malformed or repeated input becomes a failed
-    outcome here, so it is reported instead of stopping the run."""
+    outcome (error type ``kind``), so it is reported instead of stopping the run; a
+    mapping's ``where`` names a repeat's outcome instead of the id it repeats. Outcomes
+    among the inputs pass through."""
     seen: set[str] = set()
     for position, item in enumerate(inputs):
-        ident, text = str(position), None
+        if isinstance(item, Outcome):
+            yield item
+            continue
+        ident, text, where = str(position), None, None
         if isinstance(item, str):
             text = item
         elif isinstance(item, tuple) and len(item) == 2:
@@ -101,14 +107,15 @@ def documents(inputs: Iterable[Any]) -> Iterator[Document | Outcome]:
         elif isinstance(item, Document):
             ident, text = item.id, item.text
         elif isinstance(item, Mapping):
-            ident, text = str(item.get("id", position)), item.get("text")
+            ident, text, where = str(item.get("id", position)), item.get("text"), item.get("where")
         if ident in seen:
-            yield Outcome(ident, error=f"UsageError: input {position} repeats the id {ident!r}")
+            message = f"{kind}: input {position} repeats the id {ident!r}"
+            yield Outcome(where or ident, error=message)
             continue
         seen.add(ident)
         if not isinstance(text, str):
-            kind = type(text).__name__ if text is not None else type(item).__name__
-            yield Outcome(ident, error=f"UsageError: input {position} has no text ({kind})")
+            found = type(text).__name__ if text is not None else type(item).__name__
+            yield Outcome(ident, error=f"{kind}: input {position} has no text ({found})")
             continue
         yield Document(ident, text)
 
@@ -222,6 +229,7 @@ class Batch:
         options: Options,
         cache: ResultCache | None,
         limit: RateLimit | None,
+        owns_cache: bool = False,  # opened for this batch: closed with it
     ) -> None:
         self.extractor = extractor
         self.target = target
@@ -229,7 +237,7 @@ class Batch:
         self.options = options
         self.cache = cache
         self.limit = limit
-        self.owns_cache = False
+        self.owns_cache = owns_cache
 
     def close(self) -> None:
         if self.owns_cache and self.cache is not None:
@@ -252,8 +260,6 @@ class Batch:
         record = self.cache.get(self.key(doc))
         if record is None:
             return None
-        import json
-
         value = self.compiled.validate(json.dumps(record["value"]))
         if isinstance(value, Invalid):
             return None  # the schema's validators changed since: extract again

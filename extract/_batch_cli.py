@@ -19,6 +19,7 @@ from ._batch import (
     Document,
     Outcome,
     Tally,
+    documents,
     in_pool,
     open_cache,
     outcome_line,
@@ -37,17 +38,19 @@ def read_inputs(specs: Iterable[str]) -> Iterator[Document | Outcome]:
     defaults to ``FILE:LINE``); a folder gives each file under it; a glob each match;
     any other file is one document whose id is its path.
     """
-    seen: set[str] = set()
+    return documents(_records(specs), kind="InputError")
+
+
+def _records(specs: Iterable[str]) -> Iterator[dict[str, Any] | Outcome]:
     for spec in specs:
         paths = expand(spec)
         if not paths:
             yield Outcome(spec, error=f"InputError: no file matches {spec!r}")
         for path in paths:
             if path.endswith(".jsonl"):
-                items: Iterable[Any] = _jsonl_records(path)
+                yield from _jsonl_records(path)
             else:
-                items = [_file_record(path)]
-            yield from documents_unique(items, seen)
+                yield _file_record(path)
 
 
 def expand(spec: str) -> list[str]:
@@ -79,19 +82,6 @@ def count_inputs(specs: Iterable[str]) -> int:
             except OSError:
                 total += 1
     return total
-
-
-def documents_unique(items: Iterable[Any], seen: set[str]) -> Iterator[Document | Outcome]:
-    """Records (``id``, ``text``, ``where``) as documents, ids unique across inputs: a
-    repeated id is reported under where it was found."""
-    for item in items:
-        if isinstance(item, Outcome):
-            yield item
-        elif item["id"] in seen:
-            yield Outcome(item["where"], error=f"InputError: the id {item['id']!r} repeats")
-        else:
-            seen.add(item["id"])
-            yield Document(item["id"], item["text"])
 
 
 def _file_record(path: str) -> dict[str, Any] | Outcome:
@@ -208,17 +198,13 @@ def _batch_for(
     target = load_target(schema)
     if backend is not None:
         extractor = Extractor(load_target(backend)())
-    elif threads is not None and not _hosted(model):
-        extractor = Extractor(model, n_threads=threads)
+    elif threads is not None and (model is None or os.path.exists(model)):
+        extractor = Extractor(model, n_threads=threads)  # a local GGUF model
     else:
         extractor = Extractor(model)
     compiled = compile_target(target)
     parsed = parse_options(target, options)
     return Batch(extractor, target, compiled, parsed, open_cache(cache), None)
-
-
-def _hosted(model: str | None) -> bool:
-    return model is not None and model.split(":", 1)[0] in ("openai", "anthropic")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
