@@ -1,11 +1,14 @@
-"""Batch throughput: ``extract run`` with 1 vs N worker processes on the embedded model,
-and ``arun_many`` against a loopback OpenAI-compatible server vs a sequential loop.
+"""Batch throughput: ``extract run`` with 1 vs N worker processes and with N Ray actors
+on the embedded model, and ``arun_many`` against a loopback OpenAI-compatible server vs a
+sequential loop.
 
     python benchmarks/batch.py [--docs 24] [--workers 2] [--json OUT]
 
 Local: the same JSON Lines input (corpus contact documents, repeated to ``--docs``)
 through the command a user runs, cache off, wall time including model loading, in one
-run, alternating the two settings. Hosted: llama-cpp-python's server with the embedded
+run, alternating the settings. The Ray run joins a local Ray instance started just
+before it (``ray.init``, timed apart), so its figure is the engine's overhead over the
+process pool, not Ray's start-up. Hosted: llama-cpp-python's server with the embedded
 model on 127.0.0.1, the same documents through ``Extractor.extract`` one by one and
 through ``arun_many(concurrency=4)``, alternating, each with its own server so neither
 inherits the other's prompt cache.
@@ -28,6 +31,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.*, benchmarks.*
 
 import openai
+import ray
 
 import extract
 from benchmarks.corpus import TASKS, load
@@ -37,12 +41,12 @@ from tests.llama_server import running_llama_server
 ROUNDS = 2
 
 
-def local_run(inputs: Path, workers: int, out: Path) -> float:
+def local_run(inputs: Path, workers: int, out: Path, *engine: str) -> float:
     out.unlink(missing_ok=True)
     command = [
         sys.executable, "-m", "extract", "run", "--schema", "benchmarks.corpus:Contact",
         "--input", str(inputs), "--output", str(out), "--no-cache", "--quiet",
-        "--workers", str(workers),
+        "--workers", str(workers), *engine,
     ]  # fmt: skip
     started = time.perf_counter()
     subprocess.run(command, check=False, capture_output=True, cwd=Path(__file__).parents[1])
@@ -97,15 +101,36 @@ def main() -> int:
             for i, text in enumerate(texts):
                 f.write(json.dumps({"id": str(i), "text": text}) + "\n")
         local: dict[int, list[float]] = {1: [], args.workers: []}
+        on_ray: list[float] = []
+        ray_start: list[float] = []
+        out = Path(tmp) / "out.jsonl"
         for _ in range(ROUNDS):
             for workers in local:
-                local[workers].append(local_run(inputs, workers, Path(tmp) / "out.jsonl"))
+                local[workers].append(local_run(inputs, workers, out))
                 print(f"local, {workers} worker(s): {local[workers][-1]:.1f} s", file=sys.stderr)
+            started = time.perf_counter()
+            ray.init(num_cpus=args.workers, include_dashboard=False, logging_level="ERROR")
+            ray_start.append(time.perf_counter() - started)
+            try:
+                address = str(ray.get_runtime_context().gcs_address)
+                on_ray.append(
+                    local_run(
+                        inputs, args.workers, out, "--engine", "ray", "--ray-address", address
+                    )
+                )
+            finally:
+                ray.shutdown()
+            print(f"ray, {args.workers} actors: {on_ray[-1]:.1f} s", file=sys.stderr)
     one, many = (statistics.median(local[w]) for w in (1, args.workers))
+    ray_s = statistics.median(on_ray)
     results["local"] = {
         "one_worker_records_per_s": args.docs / one,
         "n_workers_records_per_s": args.docs / many,
         "speedup": one / many,
+        "ray_records_per_s": args.docs / ray_s,
+        "ray_speedup": one / ray_s,
+        "ray_over_process_pool_time": ray_s / many,
+        "ray_start_s": statistics.median(ray_start),
     }
 
     hosted_texts = texts[: args.hosted_docs]
@@ -131,6 +156,10 @@ def main() -> int:
         f"| `extract run --workers {args.workers}` | {local_r['n_workers_records_per_s']:.2f} "
         f"| {local_r['speedup']:.2f}x |"
     )
+    print(
+        f"| `extract run --engine ray --workers {args.workers}` (running instance) "
+        f"| {local_r['ray_records_per_s']:.2f} | {local_r['ray_speedup']:.2f}x |"
+    )
     sequential_rate, many_rate = (
         hosted_r["sequential_records_per_s"],
         hosted_r["arun_many_records_per_s"],
@@ -139,6 +168,11 @@ def main() -> int:
     print(
         f"| loopback server, `arun_many(concurrency=4)` | {many_rate:.2f} "
         f"| {hosted_r['speedup']:.2f}x |"
+    )
+    print(
+        f"\nRay: {local_r['ray_over_process_pool_time']:.2f}x the process pool's wall time "
+        f"for the same {args.workers} workers; starting the instance took "
+        f"{local_r['ray_start_s']:.1f} s more."
     )
     if args.json_out:
         args.json_out.write_text(json.dumps(results, indent=2), encoding="utf-8")

@@ -9,7 +9,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
@@ -35,7 +35,8 @@ def read_inputs(specs: Iterable[str]) -> Iterator[Document | Outcome]:
     outcome with the reason, never a crash.
 
     A ``.jsonl`` file gives one document per line (``{"id": ..., "text": ...}``; the id
-    defaults to ``FILE:LINE``); a folder gives each file under it; a glob each match;
+    defaults to ``FILE:LINE``), a ``.parquet`` file one per row (``text`` and optional
+    ``id`` columns; ``FILE:ROW``); a folder gives each file under it; a glob each match;
     any other file is one document whose id is its path.
     """
     return documents(_records(specs), kind="InputError")
@@ -49,6 +50,8 @@ def _records(specs: Iterable[str]) -> Iterator[dict[str, Any] | Outcome]:
         for path in paths:
             if path.endswith(".jsonl"):
                 yield from _jsonl_records(path)
+            elif path.endswith(".parquet"):
+                yield from _parquet_records(path)
             else:
                 yield _file_record(path)
 
@@ -73,6 +76,9 @@ def count_inputs(specs: Iterable[str]) -> int:
     total = 0
     for spec in specs:
         for path in expand(spec) or [spec]:
+            if path.endswith(".parquet"):
+                total += _parquet_rows(path)
+                continue
             if not path.endswith(".jsonl"):
                 total += 1
                 continue
@@ -119,37 +125,93 @@ def _jsonl_records(path: str) -> Iterator[dict[str, Any] | Outcome]:
             yield Outcome(f"{path}:{number + 1}", error=f"InputError: not UTF-8: {exc}")
 
 
+def _parquet_records(path: str) -> Iterator[dict[str, Any] | Outcome]:
+    """A Parquet file's rows: a ``text`` column and, optionally, ``id`` (default
+    ``FILE:ROW``)."""
+    try:
+        import pyarrow.parquet
+    except ImportError:
+        message = "reading Parquet needs pyarrow: pip install 'structured-extract[ray]'"
+        yield Outcome(path, error=f"InputError: {message}")
+        return
+    try:
+        table = pyarrow.parquet.ParquetFile(path)
+        names = table.schema_arrow.names
+    except Exception as exc:  # pyarrow raises several types for unreadable files
+        yield Outcome(path, error=f"InputError: cannot read {path}: {exc}")
+        return
+    if "text" not in names:
+        yield Outcome(path, error=f'InputError: {path} has no "text" column')
+        return
+    number = 0
+    for batch in table.iter_batches(columns=["text", *(["id"] if "id" in names else [])]):
+        for row in batch.to_pylist():
+            number += 1
+            fallback = f"{path}:{number}"
+            if not isinstance(row["text"], str):
+                yield Outcome(fallback, error=f'InputError: row {number} has no "text" string')
+                continue
+            ident = fallback if row.get("id") is None else str(row["id"])
+            yield {"id": ident, "text": row["text"], "where": fallback}
+
+
+def _parquet_rows(path: str) -> int:
+    try:
+        import pyarrow.parquet
+
+        return int(pyarrow.parquet.ParquetFile(path).metadata.num_rows)
+    except Exception:  # unreadable: reported as one failed input
+        return 1
+
+
 class ResumableOutput:
     """JSON Lines appended and flushed per line, synced to disk at least once a second.
 
     Opening an existing file keeps its complete lines, drops a last line cut off by a
-    crash, and remembers the ids already written, so a rerun skips them.
+    crash, and remembers the ids already written, so a rerun skips them. With
+    ``retry_failed``, error lines are taken out first (the file is rewritten whole, then
+    swapped in), so their ids are extracted again and still appear once.
     """
 
-    def __init__(self, path: str | None) -> None:
+    def __init__(self, path: str | None, retry_failed: bool = False) -> None:
         self.done: set[str] = set()
+        self.dropped = 0  # error lines taken out for a retry
         self.path = path
         self._synced = time.monotonic()
         if path is None:
             self._file: TextIO = sys.stdout
             return
         if os.path.exists(path):
-            self._recover(path)
+            self._recover(path, retry_failed)
         self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
 
-    def _recover(self, path: str) -> None:
+    def _recover(self, path: str, retry_failed: bool) -> None:
         with open(path, "rb+") as f:
             data = f.read()
             keep = data.rfind(b"\n") + 1  # a last line without "\n" was cut off
             if keep < len(data):
                 f.truncate(keep)
-        for raw in data[:keep].splitlines():
+        kept: list[bytes] = []
+        for raw in data[:keep].splitlines(keepends=True):
             try:
                 record = json.loads(raw)
             except ValueError:
+                kept.append(raw)
                 continue
-            if isinstance(record, dict) and "id" in record:
+            if not (isinstance(record, dict) and "id" in record):
+                kept.append(raw)
+            elif retry_failed and "error" in record:
+                self.dropped += 1
+            else:
+                kept.append(raw)
                 self.done.add(str(record["id"]))
+        if self.dropped:
+            staged = f"{path}.retry"
+            with open(staged, "wb") as f:
+                f.writelines(kept)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(staged, path)  # a crash leaves the old file or the new one, whole
 
     def write(self, line: dict[str, Any]) -> None:
         self._file.write(json.dumps(line, ensure_ascii=False) + "\n")
@@ -176,7 +238,7 @@ def _start_worker(
     options: dict[str, Any],
 ) -> None:  # fmt: skip
     global _worker_batch
-    _worker_batch = _batch_for(schema, model, backend, cache, options, threads)
+    _worker_batch = batch_for(schema, model, backend, cache, options, threads)
 
 
 def _work_in_worker(doc: Document) -> dict[str, Any]:
@@ -184,38 +246,46 @@ def _work_in_worker(doc: Document) -> dict[str, Any]:
     return outcome_line(_worker_batch.run(doc), _worker_batch.target)
 
 
-def _batch_for(
-    schema: str,
+def batch_for(
+    target: Any,
     model: str | None,
-    backend: str | None,
+    backend: str | Callable[[], Any] | None,
     cache: str | None,
     options: dict[str, Any],
     threads: int | None = None,
 ) -> Batch:
+    """What one worker (process or Ray actor) runs: the target (an object or a
+    ``package.module:Name`` / schema file spec) on its own model, loaded here."""
     from ._api import Extractor, compile_target, parse_options
     from .cli import load_target
 
-    target = load_target(schema)
-    if backend is not None:
-        extractor = Extractor(load_target(backend)())
+    if isinstance(target, str):
+        target = load_target(target)
+    factory = load_target(backend) if isinstance(backend, str) else backend
+    if factory is not None:
+        extractor = Extractor(factory())
     elif threads is not None and (model is None or os.path.exists(model)):
         extractor = Extractor(model, n_threads=threads)  # a local GGUF model
     else:
         extractor = Extractor(model)
     compiled = compile_target(target)
     parsed = parse_options(target, options)
-    return Batch(extractor, target, compiled, parsed, open_cache(cache), None)
+    return Batch(extractor, target, compiled, parsed, open_cache(cache), None, owns_cache=True)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     specs = [*(args.input or []), *args.files]
     if not specs:
         raise SystemExit("extract run: give --input (a .jsonl file, a folder or a glob) or files")
-    if args.workers < 1:
+    if args.workers is not None and args.workers < 1:
         raise SystemExit("extract run: --workers must be at least 1")
     cache = None if args.no_cache else str(args.cache or default_cache_path())
     options = {"max_retries": args.max_retries}
-    output = ResumableOutput(args.output)
+    if args.retry_failed and not args.output:
+        raise SystemExit("extract run: --retry-failed needs --output (the file to retry)")
+    output = ResumableOutput(args.output, retry_failed=args.retry_failed)
+    if output.dropped:
+        print(f"retrying {output.dropped} failed ids from {args.output}", file=sys.stderr)
     if output.done:
         print(f"resuming: {len(output.done)} ids already in {args.output}", file=sys.stderr)
     pending = (item for item in read_inputs(specs) if item.id not in output.done)
@@ -238,26 +308,43 @@ def _lines(
     cache: str | None,
     options: dict[str, Any],
 ) -> Iterator[dict[str, Any]]:
-    threads = args.threads or max(1, (os.cpu_count() or 1) // args.workers)
-    if args.workers == 1:
-        batch = _batch_for(args.schema, args.model, args.backend, cache, options, threads)
+    if args.engine == "ray":
+        from .ray import run_lines
+
+        yield from run_lines(
+            iter(pending),
+            args.schema,
+            address=args.ray_address,
+            order=args.order,
+            model=args.model,
+            backend=args.backend,
+            workers=args.workers,
+            threads=args.threads or 1,
+            concurrency=args.concurrency,
+            cache=cache,
+            **options,
+        )
+        return
+    workers = args.workers or 1
+    threads = args.threads or max(1, (os.cpu_count() or 1) // workers)
+    if workers == 1:
+        batch = batch_for(args.schema, args.model, args.backend, cache, options, threads)
         try:
             for outcome in run_threads(
                 pending, batch.run, batch.extractor._concurrency(args.concurrency), args.order
             ):
                 yield outcome_line(outcome, batch.target)
         finally:
-            if batch.cache is not None:
-                batch.cache.close()
+            batch.close()
         return
     initargs = (args.schema, args.model, args.backend, threads, cache, options)
-    with ProcessPoolExecutor(args.workers, initializer=_start_worker, initargs=initargs) as pool:
+    with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=initargs) as pool:
 
         def submit(doc: Document) -> Future[dict[str, Any]]:
             return pool.submit(_work_in_worker, doc)
 
         yield from in_pool(
-            pending, submit, lambda o: {"id": o.id, "error": o.error}, 2 * args.workers, args.order
+            pending, submit, lambda o: {"id": o.id, "error": o.error}, 2 * workers, args.order
         )
 
 
@@ -340,13 +427,32 @@ def add_run_parser(sub: Any) -> None:
     )
     run.add_argument("--max-retries", type=int, default=2)
     run.add_argument(
-        "--workers", type=int, default=1, help="processes, one model each (local models)"
+        "--workers",
+        type=int,
+        help="processes (local engine, default 1) or Ray actors (default: CPUs / --threads), "
+        "one model each",
     )
     run.add_argument(
-        "--threads", type=int, help="threads per local model (default: the CPUs shared out)"
+        "--threads",
+        type=int,
+        help="threads per local model (default: the CPUs shared out; 1 with --engine ray)",
+    )
+    run.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="run on this machine, or on a Ray cluster (needs the 'ray' extra)",
+    )
+    run.add_argument(
+        "--ray-address", help="Ray cluster to join (default: $RAY_ADDRESS, else start one here)"
     )
     run.add_argument(
         "--concurrency", type=int, help="requests in flight for a hosted model (default 8)"
+    )
+    run.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="take the error lines out of --output and extract those documents again",
     )
     run.add_argument("--order", choices=("input", "completed"), default="completed")
     run.add_argument("--cache", help="result cache file (default: $EXTRACT_CACHE or ~/.cache)")

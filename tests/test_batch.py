@@ -217,3 +217,33 @@ def test_cli_killed_mid_run_resumes_without_gaps_or_duplicates(tmp_path: Path) -
     assert f"resuming: {written} ids" in stderr
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert Counter(line["id"] for line in lines) == Counter(ids)  # no gaps, no duplicates
+
+
+def test_cli_retry_failed_redoes_only_the_error_lines(tmp_path: Path) -> None:
+    docs = tmp_path / "docs.jsonl"
+    fates = ["ok", "crash", "ok", "timeout", "invalid", "ok"]
+    docs.write_text(
+        "".join(
+            json.dumps({"id": f"d{i}", "text": f"doc {i} {w}"}) + "\n" for i, w in enumerate(fates)
+        )
+    )
+    out = tmp_path / "out.jsonl"
+    args = ("--input", str(docs), "--output", str(out), "--max-retries", "0", "--no-cache")
+    env = {"FAKE_DELAY": "0"}
+    cli(*args, env=env).communicate(timeout=120)
+    first = out.read_text().splitlines()
+    assert sum("error" in json.loads(line) for line in first) == 3
+    # What made them fail is fixed (here: the texts); a plain rerun redoes nothing...
+    docs.write_text(
+        "".join(json.dumps({"id": f"d{i}", "text": f"doc {i} ok"}) + "\n" for i in range(6))
+    )
+    _, stderr = cli(*args, env=env).communicate(timeout=120)
+    assert "resuming: 6 ids" in stderr and out.read_text().splitlines() == first
+    # ...and --retry-failed takes the error lines out and extracts those ids again.
+    _, stderr = cli(*args, "--retry-failed", env=env).communicate(timeout=120)
+    assert "retrying 3 failed ids" in stderr and "resuming: 3 ids" in stderr, stderr
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert Counter(line["id"] for line in lines) == Counter(f"d{i}" for i in range(6))
+    assert {line["id"]: line["value"]["n"] for line in lines} == {f"d{i}": i for i in range(6)}
+    kept = [line for line in first if "error" not in json.loads(line)]
+    assert out.read_text().splitlines()[: len(kept)] == kept  # successes left as they were
