@@ -247,3 +247,35 @@ def test_cli_retry_failed_redoes_only_the_error_lines(tmp_path: Path) -> None:
     assert {line["id"]: line["value"]["n"] for line in lines} == {f"d{i}": i for i in range(6)}
     kept = [line for line in first if "error" not in json.loads(line)]
     assert out.read_text().splitlines()[: len(kept)] == kept  # successes left as they were
+
+
+def test_parquet_inputs_give_documents_and_say_what_is_wrong(tmp_path: Path) -> None:
+    pyarrow = pytest.importorskip("pyarrow")
+    parquet = pytest.importorskip("pyarrow.parquet")
+
+    from extract._batch import Document
+    from extract._batch_cli import count_inputs, read_inputs
+
+    with_ids = tmp_path / "a.parquet"
+    parquet.write_table(
+        pyarrow.table({"id": ["x", None, "z"], "text": ["one", "two", None]}), with_ids
+    )
+    no_ids = tmp_path / "b.parquet"
+    parquet.write_table(pyarrow.table({"text": ["three"]}), no_ids)
+    no_text = tmp_path / "c.parquet"
+    parquet.write_table(pyarrow.table({"body": ["four"]}), no_text)
+    broken = tmp_path / "d.parquet"
+    broken.write_bytes(b"PAR1 not really")
+    items = list(read_inputs([str(tmp_path / "*.parquet")]))
+    assert items[:2] == [Document("x", "one"), Document(f"{with_ids}:2", "two")]
+    assert items[2] == extract.Outcome(
+        f"{with_ids}:3", error='InputError: row 3 has no "text" string'
+    )
+    assert items[3] == Document(f"{no_ids}:1", "three")
+    assert items[4] == extract.Outcome(
+        str(no_text), error=f'InputError: {no_text} has no "text" column'
+    )
+    assert isinstance(items[5], extract.Outcome) and items[5].error
+    assert items[5].error.startswith(f"InputError: cannot read {broken}")
+    assert len(items) == 6
+    assert count_inputs([str(tmp_path)]) == 3 + 1 + 1 + 1
