@@ -15,6 +15,7 @@ import threading
 import time
 import warnings
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -80,6 +81,7 @@ class LlamaCppBackend:
         self.fast_forward = fast_forward
         self.loop_guard = loop_guard
         self._comma_tokens: NDArray[np.int64] | None = None
+        self._banned_sets: dict[str, NDArray[np.int64]] = {}
         self._capabilities = Capabilities(
             grammar=True, prefix_cache=True, context_window=int(self.llm.n_ctx())
         )
@@ -169,11 +171,11 @@ class LlamaCppBackend:
                 break
             span = repeating(out) if self.loop_guard else 0
             if span:
-                exit_at = self._loop_exit(out, span) if exits < MAX_LOOP_EXITS else None
-                if exit_at is None:
+                way_out = self._loop_exit(out, span) if exits < MAX_LOOP_EXITS else None
+                if way_out is None:
                     return out, "repetition"
                 exits += 1
-                banned, list_exit = [out[exit_at]], True
+                exit_at, banned, list_exit = way_out
                 self._rewind(matcher, out, exit_at, prompt)
                 continue
             forced = self._forced(matcher, request.max_tokens - len(out), token)
@@ -183,10 +185,16 @@ class LlamaCppBackend:
             self.llm.eval([token, *forced])
         return out, "stop"
 
-    def _loop_exit(self, out: list[int], span: int) -> int | None:
-        """Where the first of the repeated copies ended a list item and the model went
-        on to the next (a token ending in ``,`` right after ``}`` or ``]``); None if the
-        loop is not one of list items."""
+    def _loop_exit(self, out: list[int], span: int) -> tuple[int, Any, bool] | None:
+        """Where to cut a loop, what the next token may not be there, and whether that
+        ends a list; None if the loop has no way out (the attempt then stops).
+
+        A list whose items repeat is cut where the first copy ended an item and the
+        model went on to the next (a token ending in ``,`` right after ``}`` or ``]``);
+        the next token must then close brackets only. A string or a number that repeats
+        (a phrase again and again, ``2.000000...``) is cut after the first copy and must
+        then close.
+        """
         first_end = len(out) - (LOOP_COPIES - 1) * span
         for at in range(first_end - 1, first_end - span - 1, -1):
             piece = self.tokenizer.decode_bytes([out[at]]).rstrip()
@@ -194,8 +202,21 @@ class LlamaCppBackend:
                 continue
             before = (self.tokenizer.decode_bytes(out[:at]) + piece[:-1]).rstrip()
             if before.endswith((b"}", b"]")):
-                return at
-        return None
+                return at, self._all_but("list"), True
+        state = open_value(self.tokenizer.decode_bytes(out[:first_end]))
+        if state is None:
+            return None
+        return first_end, self._all_but(state), False
+
+    def _all_but(self, closing: str) -> NDArray[np.int64]:
+        """Every token except those that close what is open (see ``CLOSES``): the ones
+        to ban at a loop's way out. Found once per model."""
+        if closing not in self._banned_sets:
+            closes, decode = CLOSES[closing], self.tokenizer.decode_bytes
+            self._banned_sets[closing] = np.array(
+                [t for t in range(self.n_vocab) if not closes(decode([t]))], dtype=np.int64
+            )
+        return self._banned_sets[closing]
 
     def _rewind(self, matcher: Any, out: list[int], at: int, prompt: int) -> None:
         """Drops ``out[at:]`` from the output, the matcher and the KV cache; the logits
@@ -305,6 +326,40 @@ def repeating(out: list[int]) -> int:
         if all(out[n - (k + 1) * span : n - k * span] == tail for k in range(1, LOOP_COPIES)):
             return span
     return 0
+
+
+# The tokens that may end a loop, by what the cut leaves open: a list (only closing
+# brackets, so no further item starts), a string (a closing quote, whatever follows it),
+# a number (the separator or bracket after it).
+CLOSES: dict[str, Callable[[bytes], bool]] = {
+    "list": lambda piece: bool(piece.strip()) and not piece.strip().strip(b"}]"),
+    "string": lambda piece: piece[:1] == b'"',
+    "number": lambda piece: piece[:1] in (b",", b"}", b"]"),
+}
+
+
+def open_value(text: bytes) -> str | None:
+    """``"string"`` or ``"number"`` if compact JSON ``text`` ends inside one (so a cut
+    there can still close it), else None."""
+    in_string = escaped = in_number = False
+    for byte in text:
+        char = chr(byte)
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string, in_number = True, False
+        elif char in "-0123456789" and not in_number:
+            in_number = True
+        elif not (in_number and char in ".eE+-0123456789"):
+            in_number = False
+    if in_string:
+        return "string"
+    return "number" if in_number else None
 
 
 _tokenizers: weakref.WeakKeyDictionary[llama_cpp.Llama, Any] = weakref.WeakKeyDictionary()

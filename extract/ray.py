@@ -148,9 +148,10 @@ def extract_dataset(
     ``ROW_COLUMNS`` rows (one per input row, value or error).
 
     ``target``: a Pydantic model, type or JSON Schema, or a ``package.module:Name`` spec
-    the actors import. ``model``: a GGUF path, ``openai:MODEL``/``anthropic:MODEL``, or
-    None for the embedded model; ``backend`` instead: a zero-argument factory (or its
-    ``package.module:name`` spec) returning a ``backends.Backend``. Each of the
+    (loaded here, then sent to the actors). ``model``: a GGUF path,
+    ``openai:MODEL``/``anthropic:MODEL``, or None for the embedded model; ``backend``
+    instead: a zero-argument factory (or its ``package.module:name`` spec) returning a
+    ``backends.Backend``. Each of the
     ``workers`` actors (default: the cluster's CPUs over ``threads``) reserves
     ``threads`` CPUs and runs its local model on as many threads. ``cache`` is a
     result-cache file path on each node (None: no cache). ``options`` are
@@ -172,11 +173,14 @@ def extract_dataset(
             f"(its columns: {', '.join(columns) or 'none'}); name them with "
             "id_column=/text_column="
         )
-    # Bad options or an unsupported schema fail here, not in every actor.
-    target = load_target(target) if isinstance(target, str) else target
+    # Bad specs, options or an unsupported schema fail here, not in every actor.
+    try:
+        target = load_target(target) if isinstance(target, str) else target
+        backend = load_target(backend) if isinstance(backend, str) else backend
+    except SystemExit as exc:  # load_target speaks to the command line
+        raise UsageError(f"extract_dataset: {exc}") from None
     parse_options(target, options)
     compile_target(target)
-    backend = load_target(backend) if isinstance(backend, str) else backend
     for obj in (target, backend):
         _ship_by_value(obj)
     if workers is None:

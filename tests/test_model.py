@@ -340,3 +340,24 @@ def test_a_list_that_loops_is_ended_where_the_repeats_began(extractor: extract.E
     finally:
         backend.loop_guard = True
     assert looped.value.attempts[0].truncated
+
+
+def test_a_list_cut_leaves_only_closing_brackets(extractor: extract.Extractor) -> None:
+    from benchmarks.corpus import TASKS, load
+
+    # Greedy decoding repeats this invoice's one line item. Cut at the item's "}," with
+    # only that token banned, the model kept the price open and wrote its digits
+    # (2.000000...) until the attempt stopped, three times over; with only closing
+    # brackets allowed at the cut it ends the list after the first item.
+    doc = next(d for d in load("invoice") if d.id == "invoice-07")
+    result = extractor.run(TASKS["invoice"][0], doc.text, max_retries=0)
+    assert len(result.value.items) == 1
+    assert "000000" not in result.raw and result.usage.completion_tokens < 100
+    backend: Any = extractor.backend
+    backend.loop_guard = False
+    try:
+        unguarded = extractor.run(TASKS["invoice"][0], doc.text, max_retries=0)
+    finally:
+        backend.loop_guard = True
+    items = unguarded.value.items
+    assert len(items) >= 3 and items[0] == items[1] == items[2]  # the loop it cuts

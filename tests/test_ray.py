@@ -84,6 +84,8 @@ def test_bad_datasets_and_options_fail_before_any_work(cluster: str) -> None:
     good = ray.data.from_items([{"id": "1", "text": "doc 1 ok"}])
     with pytest.raises(extract.UsageError, match="unknown option"):
         extract_dataset(good, Item, backend="tests.batch_fakes:slow_backend", temprature=0.5)
+    with pytest.raises(extract.UsageError, match="cannot import 'nowhere'"):
+        extract_dataset(good, "nowhere:Model", backend="tests.batch_fakes:slow_backend")
     with pytest.raises(extract.UsageError, match="at least 1"):
         extract_dataset(good, Item, backend="tests.batch_fakes:slow_backend", workers=0)
 
