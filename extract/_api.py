@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import threading
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence, Sized
 from typing import Any, TypeVar, overload
 
 from backends import Backend
@@ -16,6 +16,7 @@ from ._cache import ResultCache
 from ._errors import ModelLoadError, UnsupportedTypeError, UsageError
 from ._loop import Options, arun_extraction, run_extraction
 from ._model import default_model_path
+from ._progress import awith_progress, with_progress
 from ._prompt import dump_example
 from ._result import Result
 
@@ -73,6 +74,7 @@ class Extractor:
         cache: bool | str | os.PathLike[str] | ResultCache | None = None,
         requests_per_minute: float | None = None,
         tokens_per_minute: float | None = None,
+        progress: bool = False,
         **options: Any,
     ) -> Iterator[Outcome]:
         """Extract from many texts; yields one ``Outcome`` per input, never raising for
@@ -82,10 +84,15 @@ class Extractor:
         mappings. ``order="completed"`` yields as results come. ``concurrency``: requests
         at once for hosted backends (default 8); a local model runs one at a time.
         ``cache``: ``True`` (the user cache directory), a SQLite path or a ``ResultCache``.
+        ``progress``: a progress bar (a status line off a terminal) and a summary on
+        stderr; the total is known when ``inputs`` has a length.
         """
         batch = self._batch(target, cache, requests_per_minute, tokens_per_minute, options, order)
         workers = self._concurrency(concurrency)
-        return batch.closing(run_threads(documents(inputs), batch.run, workers, order))
+        outcomes = run_threads(documents(inputs), batch.run, workers, order)
+        if progress:
+            outcomes = with_progress(outcomes, target, _length(inputs))
+        return batch.closing(outcomes)
 
     async def arun_many(
         self,
@@ -97,14 +104,16 @@ class Extractor:
         cache: bool | str | os.PathLike[str] | ResultCache | None = None,
         requests_per_minute: float | None = None,
         tokens_per_minute: float | None = None,
+        progress: bool = False,
         **options: Any,
     ) -> AsyncIterator[Outcome]:
         """Async ``run_many``: ``concurrency`` requests in flight (``async for``)."""
         batch = self._batch(target, cache, requests_per_minute, tokens_per_minute, options, order)
+        outcomes = run_tasks(documents(inputs), batch.arun, self._concurrency(concurrency), order)
+        if progress:
+            outcomes = awith_progress(outcomes, target, _length(inputs))
         try:
-            async for outcome in run_tasks(
-                documents(inputs), batch.arun, self._concurrency(concurrency), order
-            ):
+            async for outcome in outcomes:
                 yield outcome
         finally:
             batch.close()
@@ -296,3 +305,7 @@ def _hosted_backend(vendor: str, model: Any, options: dict[str, Any], from_clien
 
 def _is_backend(obj: Any) -> bool:
     return callable(getattr(obj, "complete", None)) and hasattr(obj, "capabilities")
+
+
+def _length(inputs: Iterable[Any]) -> int | None:
+    return len(inputs) if isinstance(inputs, Sized) else None

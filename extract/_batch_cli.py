@@ -26,6 +26,7 @@ from ._batch import (
     run_threads,
 )
 from ._cache import default_cache_path
+from ._progress import ProgressDisplay
 
 _GLOB = set("*?[")
 
@@ -291,7 +292,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     pending = (item for item in read_inputs(specs) if item.id not in output.done)
     tally = Tally(total=None if args.quiet else max(0, count_inputs(specs) - len(output.done)))
     try:
-        with _progress(tally, args.quiet) as tick:
+        with ProgressDisplay(tally, args.quiet) as tick:
             for line in _lines(pending, args, cache, options):
                 output.write(line)
                 tally.add(line)
@@ -346,66 +347,6 @@ def _lines(
         yield from in_pool(
             pending, submit, lambda o: {"id": o.id, "error": o.error}, 2 * workers, args.order
         )
-
-
-class _progress:
-    """A rich progress bar on a terminal; a status line every few seconds otherwise."""
-
-    def __init__(self, tally: Tally, quiet: bool) -> None:
-        self.tally = tally
-        self.quiet = quiet
-        self.shown = 0.0
-        self.bar: Any = None
-
-    def __enter__(self) -> Any:
-        if self.quiet:
-            return lambda: None
-        if sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self.bar = Progress(
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[failed]} failed"),
-                TextColumn("{task.fields[rate]:.2f}/s"),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-                console=Console(stderr=True),  # stdout may carry the JSON lines
-                transient=False,
-            )
-            self.bar.start()
-            task = self.bar.add_task("extract", total=self.tally.total, failed=0, rate=0.0)
-
-            def tick() -> None:
-                t = self.tally
-                self.bar.update(task, completed=t.done, failed=t.failed, rate=t.rate)
-
-            return tick
-        return self._line
-
-    def _line(self) -> None:
-        now = time.monotonic()
-        if now - self.shown >= 5.0:
-            self.shown = now
-            t = self.tally
-            of = f"/{t.total}" if t.total else ""
-            eta = ""
-            if t.total and t.rate > 0:
-                eta = f", about {max(0, t.total - t.done) / t.rate:.0f} s left"
-            print(f"{t.done}{of} done, {t.failed} failed, {t.rate:.2f}/s{eta}", file=sys.stderr)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
 
 def add_run_parser(sub: Any) -> None:

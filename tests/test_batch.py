@@ -279,3 +279,24 @@ def test_parquet_inputs_give_documents_and_say_what_is_wrong(tmp_path: Path) -> 
     assert items[5].error.startswith(f"InputError: cannot read {broken}")
     assert len(items) == 6
     assert count_inputs([str(tmp_path)]) == 3 + 1 + 1 + 1
+
+
+def test_progress_reports_on_stderr_and_changes_nothing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    inputs = texts(["ok", "invalid", "ok", "crash", "ok", "ok"])
+    extractor = extract.Extractor(FaultyBackend())
+    plain = list(extractor.run_many(Item, inputs, max_retries=0))
+    assert capsys.readouterr().err == ""
+    shown = list(extractor.run_many(Item, inputs, max_retries=0, progress=True))
+    assert [(o.id, o.value, o.error) for o in shown] == [(o.id, o.value, o.error) for o in plain]
+    err = capsys.readouterr().err
+    assert "1/6 done" in err  # off a terminal: a status line, with the total from len()
+    assert "4 extracted (0 from the cache), 2 failed (1 ExtractionError, 1 RuntimeError)" in err
+
+    async def collect() -> list[extract.Outcome]:
+        return [o async for o in extractor.arun_many(Item, iter(inputs), progress=True)]
+
+    assert len(asyncio.run(collect())) == 6
+    err = capsys.readouterr().err
+    assert "1 done," in err and "4 extracted" in err  # an iterator: no total to show
