@@ -5,7 +5,7 @@ person = extract.extract(Person, "Alice, 31, lives in Paris.")
 """
 
 from ._api import Extractor, aextract, default_extractor, extract
-from ._batch import Outcome, RateLimit
+from ._batch import Outcome
 from ._cache import ResultCache
 from ._db import ingest, retry_quarantine
 from ._errors import (
@@ -19,6 +19,7 @@ from ._errors import (
     UsageError,
 )
 from ._parse import parse
+from ._ratelimit import RateLimit
 from ._repair import Repaired, UnrepairableOutputError, repair_json
 from ._result import Attempt, Result, Usage
 

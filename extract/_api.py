@@ -11,13 +11,14 @@ from typing import Any, TypeVar, overload
 from backends import Backend
 from schemas import CompiledSchema, SchemaError, compile_schema
 
-from ._batch import Batch, Order, Outcome, RateLimit, documents, open_cache, run_tasks, run_threads
+from ._batch import Batch, Order, Outcome, documents, open_cache, run_tasks, run_threads
 from ._cache import ResultCache
 from ._errors import ModelLoadError, UnsupportedTypeError, UsageError
 from ._loop import Options, arun_extraction, run_extraction
 from ._model import default_model_path
 from ._progress import awith_progress, with_progress
 from ._prompt import dump_example
+from ._ratelimit import RateLimit
 from ._result import Result
 
 T = TypeVar("T")

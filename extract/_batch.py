@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -21,10 +20,12 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
 
+from backends import Backend
 from schemas import CompiledSchema, Invalid
 
 from ._cache import ResultCache, cache_key, default_cache_path
-from ._loop import Options
+from ._loop import Options, arun_extraction, run_extraction
+from ._ratelimit import LimitedBackend, RateLimit
 from ._result import Result, Usage
 
 if TYPE_CHECKING:
@@ -165,51 +166,6 @@ class Tally:
         )
 
 
-class RateLimit:
-    """Requests and tokens per minute, over a sliding minute. A request starts only when
-    the last minute's starts and tokens are under the limits; tokens are counted as
-    requests finish, so a burst of long answers can overshoot by what is in flight."""
-
-    def __init__(
-        self, requests_per_minute: float | None = None, tokens_per_minute: float | None = None
-    ) -> None:
-        self.rpm = requests_per_minute
-        self.tpm = tokens_per_minute
-        self._starts: collections.deque[float] = collections.deque()
-        self._tokens: collections.deque[tuple[float, int]] = collections.deque()
-        self._lock = threading.Lock()
-
-    def reserve(self, now: float | None = None) -> float:
-        """0 and a start recorded, or how long to wait before asking again."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            while self._starts and self._starts[0] <= now - 60:
-                self._starts.popleft()
-            while self._tokens and self._tokens[0][0] <= now - 60:
-                self._tokens.popleft()
-            waits = [0.0]
-            if self.rpm is not None and len(self._starts) >= self.rpm:
-                waits.append(self._starts[0] + 60 - now)
-            if self.tpm is not None and sum(n for _, n in self._tokens) >= self.tpm:
-                waits.append(self._tokens[0][0] + 60 - now)
-            wait_s = max(waits)
-            if wait_s <= 0:
-                self._starts.append(now)
-            return max(0.0, wait_s)
-
-    def spent(self, tokens: int, now: float | None = None) -> None:
-        with self._lock:
-            self._tokens.append((time.monotonic() if now is None else now, tokens))
-
-    def acquire(self) -> None:
-        while (wait_s := self.reserve()) > 0:
-            time.sleep(wait_s)
-
-    async def aacquire(self) -> None:
-        while (wait_s := self.reserve()) > 0:
-            await asyncio.sleep(wait_s)
-
-
 def open_cache(cache: bool | str | Path | ResultCache | None) -> ResultCache | None:
     if cache is None or cache is False:
         return None
@@ -237,6 +193,10 @@ class Batch:
         self.options = options
         self.cache = cache
         self.limit = limit
+        # Every request (retries too) waits for the limit, not just each document.
+        self.backend: Backend = (
+            extractor.backend if limit is None else LimitedBackend(extractor.backend, limit)
+        )
         self.owns_cache = owns_cache
 
     def close(self) -> None:
@@ -287,11 +247,11 @@ class Batch:
         """One document, sync; never raises for a document's own failure."""
         if (hit := self.cached(doc)) is not None:
             return hit
-        if self.limit is not None:
-            self.limit.acquire()
         started = time.perf_counter()
         try:
-            result = self.extractor.run_compiled(self.target, self.compiled, doc.text, self.options)
+            result = run_extraction(
+                self.backend, self.target, self.compiled, doc.text, self.options
+            )
         except Exception as exc:  # one bad document never stops the run
             return Outcome(doc.id, error=_describe(exc), seconds=time.perf_counter() - started)
         return self._finished(doc, result, started)
@@ -299,20 +259,16 @@ class Batch:
     async def arun(self, doc: Document) -> Outcome:
         if (hit := self.cached(doc)) is not None:
             return hit
-        if self.limit is not None:
-            await self.limit.aacquire()
         started = time.perf_counter()
         try:
-            result = await self.extractor.arun_compiled(
-                self.target, self.compiled, doc.text, self.options
+            result = await arun_extraction(
+                self.backend, self.target, self.compiled, doc.text, self.options
             )
         except Exception as exc:
             return Outcome(doc.id, error=_describe(exc), seconds=time.perf_counter() - started)
         return self._finished(doc, result, started)
 
     def _finished(self, doc: Document, result: Result[Any], started: float) -> Outcome:
-        if self.limit is not None:
-            self.limit.spent(result.usage.total_tokens)
         self.store(doc, result)
         return Outcome(doc.id, result=result, seconds=time.perf_counter() - started)
 

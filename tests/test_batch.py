@@ -18,8 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import extract
-from extract._batch import RateLimit
 from extract._batch_cli import ResumableOutput
+from extract._ratelimit import LimitedBackend, RateLimit, Reservation
 
 from .batch_fakes import FATES, AsyncFaultyBackend, FaultyBackend, Item
 
@@ -114,14 +114,35 @@ def test_cache_hits_are_identical_and_call_nothing(tmp_path: Path) -> None:
     assert other.calls == 6  # other options, other answers: no hits
 
 
-def test_rate_limit_spaces_requests_over_a_minute() -> None:
-    limit = RateLimit(requests_per_minute=2, tokens_per_minute=100)
-    assert limit.reserve(now=0.0) == 0.0
-    assert limit.reserve(now=1.0) == 0.0
+def test_rate_limit_counts_requests_and_reserved_tokens_over_a_minute() -> None:
+    limit = RateLimit(requests_per_minute=2)
+    assert isinstance(limit.reserve(now=0.0), Reservation)
+    assert isinstance(limit.reserve(now=1.0), Reservation)
     assert limit.reserve(now=2.0) == pytest.approx(58.0)  # the third waits for the first
-    assert limit.reserve(now=60.5) == 0.0
-    limit.spent(150, now=61.0)
-    assert limit.reserve(now=62.0) == pytest.approx(59.0)  # over the token budget
+    assert isinstance(limit.reserve(now=60.5), Reservation)
+    tokens = RateLimit(tokens_per_minute=100)
+    first = tokens.reserve(70, now=0.0)
+    assert isinstance(first, Reservation)
+    assert tokens.reserve(70, now=1.0) == pytest.approx(59.0)  # the first is still in flight
+    tokens.settle(first, 20)  # its answer was short
+    assert isinstance(tokens.reserve(70, now=2.0), Reservation)  # 20 + 70 fits
+    # An empty minute takes a request larger than the limit, or it could never run.
+    assert isinstance(RateLimit(tokens_per_minute=10).reserve(500, now=0.0), Reservation)
+
+
+def test_every_request_waits_for_the_limit_retries_included() -> None:
+    limit = RateLimit(requests_per_minute=100, tokens_per_minute=10_000)
+    extractor = extract.Extractor(LimitedBackend(FaultyBackend(), limit))
+    with pytest.raises(extract.ExtractionError):
+        extractor.run(Item, "doc 1 invalid", max_retries=2)
+    assert [r.tokens for r in limit._window] == [8, 8, 8]  # three requests, as answered
+    with pytest.raises(RuntimeError):
+        extractor.run(Item, "doc 2 crash")
+    assert limit._window[-1].tokens > 512  # a failed request keeps its guess (prompt + budget)
+    answered = asyncio.run(
+        extract.Extractor(LimitedBackend(AsyncFaultyBackend(), limit)).aextract(Item, "doc 3 ok")
+    )
+    assert answered == Item(n=3) and len(limit._window) == 5
 
 
 def test_option_errors_are_raised_before_any_work() -> None:
