@@ -13,12 +13,13 @@ Needs the ``ray`` extra: ``pip install 'structured-extract[ray]'``.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._batch import Batch, Document, Outcome, outcome_line, run_threads
 from ._batch_cli import batch_for
-from ._errors import UsageError
+from ._errors import ModelLoadError, UsageError
 
 if TYPE_CHECKING:
     import pyarrow
@@ -181,6 +182,11 @@ def extract_dataset(
         raise UsageError(f"extract_dataset: {exc}") from None
     parse_options(target, options)
     compile_target(target)
+    if isinstance(model, str) and model.endswith(".gguf") and not os.path.isfile(model):
+        # An actor that cannot load its model would be restarted by Ray, not reported.
+        raise ModelLoadError(
+            f"no GGUF model file at {model!r} here; every node needs it at the same path"
+        )
     for obj in (target, backend):
         _ship_by_value(obj)
     if workers is None:
@@ -219,7 +225,6 @@ def _ship_by_value(obj: Any) -> None:
     ``models.py``, loaded by a ``package.module:Name`` spec) travel to the actors by
     value, so a cluster need not have the project installed; installed packages are
     imported there by name as usual."""
-    import os
     import sys
 
     from ray import cloudpickle
@@ -279,6 +284,9 @@ def run_lines(
         result = extract_dataset(dataset, target, workers=workers, **settings)
         for row in result.iter_rows():
             yield line_from_row(row)
+    except ray.exceptions.ActorDiedError as exc:  # Ray gives up on actors that cannot start
+        reason = str(exc).strip().splitlines()[-1]
+        raise ModelLoadError(f"a Ray actor could not start its extractor: {reason}") from None
     finally:
         if started_here:
             ray.shutdown()
@@ -288,7 +296,6 @@ def start_ray(address: str | None = None) -> None:
     """Connects to ``address`` (or ``$RAY_ADDRESS``), or starts Ray on this machine with
     every CPU; quiet, since the CLI reports progress itself."""
     import logging
-    import os
 
     import ray
 

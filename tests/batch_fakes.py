@@ -96,3 +96,8 @@ class AsyncFaultyBackend(FaultyBackend):
 def slow_backend() -> Any:
     """For the CLI: ``--backend tests.batch_fakes:slow_backend`` (kill -9 tests)."""
     return FaultyBackend(delay=float(os.environ.get("FAKE_DELAY", "0.05")))
+
+
+def broken_backend() -> Any:
+    """A factory that fails, as one without credentials would."""
+    raise RuntimeError("no credentials for this backend")

@@ -86,6 +86,8 @@ def test_bad_datasets_and_options_fail_before_any_work(cluster: str) -> None:
         extract_dataset(good, Item, backend="tests.batch_fakes:slow_backend", temprature=0.5)
     with pytest.raises(extract.UsageError, match="cannot import 'nowhere'"):
         extract_dataset(good, "nowhere:Model", backend="tests.batch_fakes:slow_backend")
+    with pytest.raises(extract.ModelLoadError, match=r"no GGUF model file at '/nowhere\.gguf'"):
+        extract_dataset(good, Item, model="/nowhere.gguf")
     with pytest.raises(extract.UsageError, match="at least 1"):
         extract_dataset(good, Item, backend="tests.batch_fakes:slow_backend", workers=0)
 
@@ -149,3 +151,13 @@ def test_the_embedded_model_on_ray_actors_matches_the_local_engine(cluster: str)
         # Greedy decoding on one thread: the actors write what a local run writes.
         assert line["value"] == local.run(Contact, row["text"]).value.model_dump(mode="json")
         assert line["model"].startswith("llama.cpp:")
+
+
+def test_an_actor_that_cannot_start_is_a_clear_error(cluster: str) -> None:
+    from extract._batch import Document
+    from extract.ray import run_lines
+
+    docs = iter([Document("a", "doc 1 ok"), Document("b", "doc 2 ok")])
+    lines = run_lines(docs, Item, backend="tests.batch_fakes:broken_backend", workers=1)
+    with pytest.raises(extract.ModelLoadError, match=r"could not start.*no credentials"):
+        list(lines)
