@@ -57,7 +57,7 @@ class Extractor:
     def run_compiled(
         self, target: Any, compiled: CompiledSchema, text: str, options: Options
     ) -> Result[Any]:
-        """``run`` with the target compiled, options parsed and text checked (batches)."""
+        """``run`` with the target compiled, options parsed and text checked."""
         return run_extraction(self.backend, target, compiled, text, options)
 
     async def arun_compiled(

@@ -192,7 +192,6 @@ class Batch:
         self.compiled = compiled
         self.options = options
         self.cache = cache
-        self.limit = limit
         # Every request (retries too) waits for the limit, not just each document.
         self.backend: Backend = (
             extractor.backend if limit is None else LimitedBackend(extractor.backend, limit)

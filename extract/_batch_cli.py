@@ -9,7 +9,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
@@ -145,7 +145,16 @@ def _parquet_records(path: str) -> Iterator[dict[str, Any] | Outcome]:
         yield Outcome(path, error=f'InputError: {path} has no "text" column')
         return
     number = 0
-    for batch in table.iter_batches(columns=["text", *(["id"] if "id" in names else [])]):
+    batches = table.iter_batches(columns=["text", *(["id"] if "id" in names else [])])
+    while True:
+        try:
+            batch = next(batches, None)
+        except Exception as exc:  # a damaged row group: the rest of the file is lost
+            where = f"{path}:{number + 1}"
+            yield Outcome(where, error=f"InputError: cannot read {path} after row {number}: {exc}")
+            return
+        if batch is None:
+            return
         for row in batch.to_pylist():
             number += 1
             fallback = f"{path}:{number}"
@@ -160,7 +169,10 @@ def _parquet_rows(path: str) -> int:
     try:
         import pyarrow.parquet
 
-        return int(pyarrow.parquet.ParquetFile(path).metadata.num_rows)
+        table = pyarrow.parquet.ParquetFile(path)
+        if "text" not in table.schema_arrow.names:
+            return 1  # reported as one failed input
+        return int(table.metadata.num_rows)
     except Exception:  # unreadable: reported as one failed input
         return 1
 
@@ -169,12 +181,12 @@ class ResumableOutput:
     """JSON Lines appended and flushed per line, synced to disk at least once a second.
 
     Opening an existing file keeps its complete lines, drops a last line cut off by a
-    crash, and remembers the ids already written, so a rerun skips them. With
-    ``retry_failed``, error lines are taken out first (the file is rewritten whole, then
-    swapped in), so their ids are extracted again and still appear once.
+    crash, and remembers the ids already written, so a rerun skips them. Error lines
+    whose ids are in ``retry`` are taken out first (the file is rewritten whole, then
+    swapped in), so those ids are extracted again and still appear once.
     """
 
-    def __init__(self, path: str | None, retry_failed: bool = False) -> None:
+    def __init__(self, path: str | None, retry: Collection[str] = ()) -> None:
         self.done: set[str] = set()
         self.dropped = 0  # error lines taken out for a retry
         self.path = path
@@ -183,10 +195,10 @@ class ResumableOutput:
             self._file: TextIO = sys.stdout
             return
         if os.path.exists(path):
-            self._recover(path, retry_failed)
+            self._recover(path, retry)
         self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
 
-    def _recover(self, path: str, retry_failed: bool) -> None:
+    def _recover(self, path: str, retry: Collection[str]) -> None:
         with open(path, "rb+") as f:
             data = f.read()
             keep = data.rfind(b"\n") + 1  # a last line without "\n" was cut off
@@ -201,7 +213,7 @@ class ResumableOutput:
                 continue
             if not (isinstance(record, dict) and "id" in record):
                 kept.append(raw)
-            elif retry_failed and "error" in record:
+            elif "error" in record and str(record["id"]) in retry:
                 self.dropped += 1
             else:
                 kept.append(raw)
@@ -284,7 +296,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     options = {"max_retries": args.max_retries}
     if args.retry_failed and not args.output:
         raise SystemExit("extract run: --retry-failed needs --output (the file to retry)")
-    output = ResumableOutput(args.output, retry_failed=args.retry_failed)
+    # Only failures this run will meet again are taken out (a reading pass for the ids).
+    retry = {item.id for item in read_inputs(specs)} if args.retry_failed else set()
+    output = ResumableOutput(args.output, retry=retry)
     if output.dropped:
         print(f"retrying {output.dropped} failed ids from {args.output}", file=sys.stderr)
     if output.done:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from backends import Backend, Capabilities, Completion, Request
 
+from ._errors import UsageError
+
 # Characters per token when guessing a prompt's size before it is sent (English text
 # and JSON run 3-4; guessing low would let a burst through).
 _CHARS_PER_TOKEN = 3
@@ -37,6 +39,9 @@ class RateLimit:
     def __init__(
         self, requests_per_minute: float | None = None, tokens_per_minute: float | None = None
     ) -> None:
+        for name, value in (("requests", requests_per_minute), ("tokens", tokens_per_minute)):
+            if value is not None and not value > 0:
+                raise UsageError(f"{name}_per_minute must be more than 0, not {value!r}")
         self.rpm = requests_per_minute
         self.tpm = tokens_per_minute
         self._window: collections.deque[Reservation] = collections.deque()
@@ -53,6 +58,8 @@ class RateLimit:
                 waits.append(self._window[0].at + 60 - now)
             used = sum(r.tokens for r in self._window)
             # An empty minute takes any request, or one larger than the limit never runs.
+            # (Under steady load such a request waits for the minute to empty: there is
+            # no queue that holds smaller requests back for it.)
             if self.tpm is not None and used and used + tokens > self.tpm:
                 waits.append(self._window[0].at + 60 - now)
             wait_s = max(waits)

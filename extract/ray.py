@@ -187,8 +187,13 @@ def extract_dataset(
         raise ModelLoadError(
             f"no GGUF model file at {model!r} here; every node needs it at the same path"
         )
-    for obj in (target, backend):
-        _ship_by_value(obj)
+    _ship_project_modules()
+    largest = max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"]), default=0)  # type: ignore[no-untyped-call]
+    if threads > largest:
+        raise UsageError(
+            f"extract_dataset: threads={threads} but the largest node has {largest:g} CPUs; "
+            "no actor could be placed"
+        )
     if workers is None:
         workers = default_workers(threads)
     settings = {
@@ -220,20 +225,34 @@ def default_workers(threads: int) -> int:
     return max(1, cpus // threads)
 
 
-def _ship_by_value(obj: Any) -> None:
-    """Classes and functions from modules under the current directory (a project's own
-    ``models.py``, loaded by a ``package.module:Name`` spec) travel to the actors by
-    value, so a cluster need not have the project installed; installed packages are
-    imported there by name as usual."""
+# Installed on every node (the actors run this code): always imported by name.
+_OURS = {"extract", "schemas", "backends"}
+
+
+def _ship_project_modules() -> None:
+    """The project's own modules (files under the current directory, outside any
+    virtualenv's site-packages: a ``models.py`` and what it imports) travel to the
+    actors by value, so a cluster needs this package installed, not the project."""
     import sys
 
     from ray import cloudpickle
 
-    module = sys.modules.get(getattr(obj, "__module__", None) or "")
-    path = getattr(module, "__file__", None)
-    if module is None or path is None or module.__name__ == "__main__":
-        return
-    if os.path.abspath(path).startswith(os.path.join(os.getcwd(), "")):
+    here = os.path.join(os.getcwd(), "")
+    # The interpreter's own trees (stdlib, a virtualenv), even when under the cwd.
+    python = tuple(os.path.join(p, "") for p in {sys.prefix, sys.base_prefix, sys.exec_prefix})
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if not file:
+            continue  # built in
+        path = os.path.abspath(file)
+        if (
+            name == "__main__"
+            or name.partition(".")[0] in _OURS
+            or not path.startswith(here)
+            or path.startswith(python)
+            or {"site-packages", "dist-packages"} & set(path.split(os.sep))
+        ):
+            continue
         cloudpickle.register_pickle_by_value(module)  # type: ignore[no-untyped-call]
 
 
@@ -275,34 +294,37 @@ def run_lines(
     context.enable_progress_bars = False  # the CLI shows its own
     context.execution_options.preserve_order = order == "input"
     try:
-        # Small runs: a block per document, so every actor gets work and progress moves
-        # one document at a time; large runs: blocks of several hundred.
+        # Small runs: a block per document, so every actor gets work; large runs: blocks
+        # of several hundred. A batch is one document (a local model takes one at a
+        # time, and progress moves by one), or --concurrency documents for a hosted one.
         blocks = min(len(rows), 2000)
         threads = settings.get("threads", 1)
         workers = min(settings.pop("workers", None) or default_workers(threads), blocks)
+        batch_size = max(1, min(settings.get("concurrency") or 1, len(rows) // workers))
         dataset = ray.data.from_items(rows, override_num_blocks=blocks)
-        result = extract_dataset(dataset, target, workers=workers, **settings)
+        result = extract_dataset(
+            dataset, target, workers=workers, batch_size=batch_size, **settings
+        )
         for row in result.iter_rows():
             yield line_from_row(row)
     except ray.exceptions.ActorDiedError as exc:  # Ray gives up on actors that cannot start
         reason = str(exc).strip().splitlines()[-1]
-        raise ModelLoadError(f"a Ray actor could not start its extractor: {reason}") from None
+        raise ModelLoadError(f"a Ray actor died (or could not start): {reason}") from None
     finally:
         if started_here:
             ray.shutdown()
 
 
 def start_ray(address: str | None = None) -> None:
-    """Connects to ``address`` (or ``$RAY_ADDRESS``), or starts Ray on this machine with
-    every CPU; quiet, since the CLI reports progress itself."""
+    """Connects to ``address`` (or ``$RAY_ADDRESS``, or an instance ``ray start`` left
+    running on this machine), or else starts Ray here with every CPU; quiet, since the
+    CLI reports progress itself."""
     import logging
 
     import ray
 
-    local = address is None and not os.environ.get("RAY_ADDRESS")
     ray.init(
         address=address,
-        num_cpus=os.cpu_count() if local else None,
         include_dashboard=False,
         log_to_driver=False,
         logging_level=logging.ERROR,

@@ -88,6 +88,8 @@ def test_bad_datasets_and_options_fail_before_any_work(cluster: str) -> None:
         extract_dataset(good, "nowhere:Model", backend="tests.batch_fakes:slow_backend")
     with pytest.raises(extract.ModelLoadError, match=r"no GGUF model file at '/nowhere\.gguf'"):
         extract_dataset(good, Item, model="/nowhere.gguf")
+    with pytest.raises(extract.UsageError, match="threads=3 but the largest node has 2 CPUs"):
+        extract_dataset(good, Item, backend="tests.batch_fakes:slow_backend", threads=3)
     with pytest.raises(extract.UsageError, match="at least 1"):
         extract_dataset(good, Item, backend="tests.batch_fakes:slow_backend", workers=0)
 
