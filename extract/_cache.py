@@ -13,6 +13,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -52,14 +53,16 @@ class ResultCache:
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         with self._connection() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, record TEXT)")
+            _while_locked(
+                db, "CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, record TEXT)"
+            )
 
     def _connection(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
             # Each thread uses its own connection; close() may run on another thread.
             db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
+            _while_locked(db, "PRAGMA journal_mode=WAL")  # readers never wait for the writer
             self._local.db = db
             with self._all_lock:
                 self._all.append(db)
@@ -102,3 +105,20 @@ class ResultCache:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _while_locked(db: sqlite3.Connection, statement: str, patience: float = 30.0) -> None:
+    """``statement``, tried again while another process holds the lock. Several workers
+    opening a new cache at once race to switch it to WAL, and SQLite answers "database
+    is locked" at once there, without waiting as the connection's timeout asks."""
+    deadline = time.monotonic() + patience
+    pause = 0.01
+    while True:
+        try:
+            db.execute(statement)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)

@@ -329,3 +329,35 @@ def test_progress_reports_on_stderr_and_changes_nothing(
     assert len(asyncio.run(collect())) == 6
     err = capsys.readouterr().err
     assert "1 done," in err and "4 extracted" in err  # an iterator: no total to show
+
+
+def _open_cache_after(path: Path, barrier: Any) -> None:
+    barrier.wait()
+    cache = extract.ResultCache(path)
+    cache.put(str(os.getpid()), {"value": 1})
+    cache.close()
+
+
+def test_workers_opening_a_new_cache_at_once_all_get_it(tmp_path: Path) -> None:
+    """Worker processes (or Ray actors) open the cache together when a run starts; the
+    first ones race to set up the new file, and SQLite's "database is locked" there
+    once broke a whole worker pool (about one start in fifteen, three workers)."""
+    import multiprocessing
+    import warnings
+
+    context = multiprocessing.get_context("fork")
+    for trial in range(40):
+        path = tmp_path / f"{trial}.sqlite"
+        barrier = context.Barrier(4)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads (3.12+)
+            workers = [
+                context.Process(target=_open_cache_after, args=(path, barrier)) for _ in range(4)
+            ]
+            for worker in workers:
+                worker.start()
+        for worker in workers:
+            worker.join(timeout=60)
+        assert [w.exitcode for w in workers] == [0, 0, 0, 0], f"trial {trial}"
+        with extract.ResultCache(path) as cache:
+            assert len(cache) == 4
