@@ -80,8 +80,7 @@ class LlamaCppBackend:
         self._mask = np.zeros((self.n_vocab + 31) // 32, dtype=np.int32)
         self.fast_forward = fast_forward
         self.loop_guard = loop_guard
-        self._comma_tokens: NDArray[np.int64] | None = None
-        self._banned_sets: dict[str, NDArray[np.int64]] = {}
+        self._token_sets: dict[str, NDArray[np.int64]] = {}  # see _tokens_where
         self._capabilities = Capabilities(
             grammar=True, prefix_cache=True, context_window=int(self.llm.n_ctx())
         )
@@ -210,13 +209,18 @@ class LlamaCppBackend:
 
     def _all_but(self, closing: str) -> NDArray[np.int64]:
         """Every token except those that close what is open (see ``CLOSES``): the ones
-        to ban at a loop's way out. Found once per model."""
-        if closing not in self._banned_sets:
-            closes, decode = CLOSES[closing], self.tokenizer.decode_bytes
-            self._banned_sets[closing] = np.array(
-                [t for t in range(self.n_vocab) if not closes(decode([t]))], dtype=np.int64
+        to ban at a loop's way out."""
+        closes = CLOSES[closing]
+        return self._tokens_where(f"all but {closing}", lambda piece: not closes(piece))
+
+    def _tokens_where(self, name: str, test: Callable[[bytes], bool]) -> NDArray[np.int64]:
+        """The ids of the tokens whose text passes ``test``; found once per model."""
+        if name not in self._token_sets:
+            decode = self.tokenizer.decode_bytes
+            self._token_sets[name] = np.array(
+                [t for t in range(self.n_vocab) if test(decode([t]))], dtype=np.int64
             )
-        return self._banned_sets[closing]
+        return self._token_sets[name]
 
     def _rewind(self, matcher: Any, out: list[int], at: int, prompt: int) -> None:
         """Drops ``out[at:]`` from the output, the matcher and the KV cache; the logits
@@ -232,14 +236,8 @@ class LlamaCppBackend:
         return self.tokenizer.decode_bytes([token]).strip() in (b"}", b"]")
 
     def _commas(self) -> NDArray[np.int64]:
-        """Every token whose text starts with a comma (found once per model)."""
-        if self._comma_tokens is None:
-            decode = self.tokenizer.decode_bytes
-            self._comma_tokens = np.array(
-                [t for t in range(self.n_vocab) if decode([t]).lstrip().startswith(b",")],
-                dtype=np.int64,
-            )
-        return self._comma_tokens
+        """Every token whose text starts with a comma."""
+        return self._tokens_where("comma", lambda piece: piece.lstrip().startswith(b","))
 
     def _only_eos_left(self, matcher: Any) -> bool:
         """The value is complete and nothing may follow: no forward pass to sample EOS."""

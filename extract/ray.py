@@ -12,6 +12,7 @@ Needs the ``ray`` extra: ``pip install 'structured-extract[ray]'``.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Callable, Iterator, Mapping
@@ -45,6 +46,7 @@ _COLUMNS = (
 ROW_COLUMNS = tuple(name for name, _ in _COLUMNS)
 
 
+@functools.cache
 def row_schema() -> pyarrow.Schema:
     """The Arrow schema of ``extract_dataset``'s output rows."""
     import pyarrow
