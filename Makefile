@@ -2,26 +2,35 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# llama-cpp-python build: portable (x86-64-v3, runs on any AVX2 CPU) or native (this CPU
+# only). Built once per machine into a cache keyed by version and flags; see
+# backends/llama_build.py.
+LLAMA_BUILD ?= portable
+STAMP := $(BIN)/.installed-$(LLAMA_BUILD)
 
-.PHONY: demo test check lint types clean
+.PHONY: demo test check lint types runtime clean
 
-$(BIN)/.installed: pyproject.toml
+$(STAMP): pyproject.toml backends/llama_build.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python backends/llama_build.py install --build $(LLAMA_BUILD)
 	$(BIN)/python -m pip install -e '.[local,dev]'
+	rm -f $(BIN)/.installed-*
 	touch $@
 
-demo: $(BIN)/.installed
+runtime: $(STAMP)  ## only the environment (with the chosen llama-cpp-python build)
+
+demo: $(STAMP)
 	$(BIN)/extract demo
 
-test: $(BIN)/.installed
+test: $(STAMP)
 	$(BIN)/python -m pytest
 
-lint: $(BIN)/.installed
+lint: $(STAMP)
 	$(BIN)/ruff format --check extract schemas backends tests benchmarks
 	$(BIN)/ruff check extract schemas backends tests benchmarks
 
-types: $(BIN)/.installed
+types: $(STAMP)
 	$(BIN)/mypy
 
 check: lint types test  ## format, lint, types, tests: one command

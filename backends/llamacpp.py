@@ -10,6 +10,7 @@ of the longest common prompt prefix is kept between calls, so a shared system pr
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
 import time
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from . import _cpu
 from ._base import (
     Capabilities,
     Completion,
@@ -42,6 +44,24 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 
+def refuse_unrunnable_library() -> None:
+    """Raise ``_cpu.UnrunnableLibrary`` rather than let the first prompt kill the process."""
+    found = _library_verdict()
+    if not found.ok:
+        raise _cpu.UnrunnableLibrary(found.reason)
+
+
+@functools.cache
+def _library_verdict() -> _cpu.Verdict:
+    info = llama_cpp.llama_print_system_info().decode("utf-8", errors="replace")
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            cpuinfo = handle.read()
+    except OSError:
+        cpuinfo = ""  # not Linux: flags unknown, the library is trusted as llama.cpp does
+    return _cpu.check(info, cpuinfo)
+
+
 class LlamaCppBackend:
     """A ``llama_cpp.Llama`` (or a GGUF path) with grammar-constrained decoding."""
 
@@ -54,6 +74,7 @@ class LlamaCppBackend:
         fast_forward: bool = True,
         loop_guard: bool = True,
     ) -> None:
+        refuse_unrunnable_library()
         if isinstance(model, llama_cpp.Llama):
             self.llm = model
             self._path = str(getattr(model, "model_path", "llama_cpp.Llama"))

@@ -10,7 +10,7 @@ states the schema), the same documents, greedy decoding, ``max_retries=2`` and a
 instructor JSON mode, ours, ...) so machine drift hits all alike. HTTP requests are
 counted on the client's transport, so retries are counted the same way for everyone.
 
-    pip install -e '.[benchmarks]'      # instructor, the server
+    python backends/llama_build.py install && pip install -e '.[benchmarks]'  # the server
     python benchmarks/hosted.py [--limit 20] [--tasks contact,invoice,team] [--json OUT]
 
 Reports per system: valid-object rate, HTTP requests per document (1 = no retry),

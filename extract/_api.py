@@ -255,6 +255,7 @@ def _backend_for(model: Any, options: dict[str, Any]) -> Backend:
         if vendor in _NAMED and name:
             return _hosted_backend(vendor, name, options, from_client=False)
     try:
+        from backends._cpu import UnrunnableLibrary
         from backends.llamacpp import LlamaCppBackend
     except ImportError as exc:
         raise ModelLoadError(str(exc)) from exc
@@ -262,7 +263,7 @@ def _backend_for(model: Any, options: dict[str, Any]) -> Backend:
         model = default_model_path()
     try:
         return LlamaCppBackend(model, **options)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, UnrunnableLibrary) as exc:
         raise ModelLoadError(str(exc)) from exc
     except (ValueError, RuntimeError) as exc:
         raise ModelLoadError(f"could not load {model!r}: {exc}") from exc

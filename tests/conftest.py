@@ -59,4 +59,18 @@ def postgresql_url() -> Iterator[str]:
     except NoPostgreSQL as exc:
         if os.environ.get("CI"):
             pytest.fail(f"{exc}; .ci/run should have installed it")
-        pytest.skip(str(exc))
+        pytest.skip(f"{exc}: the PostgreSQL tests need it (Debian: apt install postgresql)")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say plainly what did not run on this machine and why, so a green run hides nothing."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else "skipped"
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    if not reasons:
+        return
+    terminalreporter.section("not run on this machine")
+    for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
+        terminalreporter.write_line(f"{count} test{'s' * (count != 1)} skipped: {reason}")
