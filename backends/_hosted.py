@@ -8,7 +8,13 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
-from schemas import CompiledSchema, ProviderSchema, openai_strict_schema, tool_schema
+from schemas import (
+    CompiledSchema,
+    ProviderSchema,
+    llama_cpp_server_schema,
+    openai_strict_schema,
+    tool_schema,
+)
 
 from ._base import Completion, Request
 
@@ -49,6 +55,11 @@ def strict_schemas() -> ProviderSchemas:
 
 def plain_schemas() -> ProviderSchemas:
     return ProviderSchemas(tool_schema)
+
+
+def grammar_safe_schemas() -> ProviderSchemas:
+    """Tool schemas that servers converting them with llama-cpp-python's converter take."""
+    return ProviderSchemas(llama_cpp_server_schema)
 
 
 def parse_strategy(value: str) -> Strategy:

@@ -41,22 +41,75 @@ class RetryPolicy:
         return rng.uniform(0.0, min(self.max_seconds, self.base_seconds * 2**retry))
 
 
+class _Retrying:
+    """What the blocking and the async retry loops share: the decision after a failure.
+
+    It also tells a server that died on a request from one that is merely unreachable:
+    an attempt cut off mid-request (no answer), then attempts whose connection is
+    refused, mean the server went away during that request (it may have crashed on it).
+    """
+
+    def __init__(
+        self, classify: Callable[[BaseException], ProviderFailure | None], policy: RetryPolicy
+    ) -> None:
+        self._classify = classify
+        self._policy = policy
+        self._rng = random.Random(policy.seed)
+        self._cut_off = False
+
+    def wait_after(self, exc: Exception, retry: int) -> float:
+        """Seconds to wait before the next call; raises when there is to be none."""
+        failure = self._classify(exc)
+        if failure is None:
+            raise exc
+        if failure.problem == "connection":
+            self._cut_off = self._cut_off or _caused_by(exc, _CUT_OFF)
+        if not failure.retryable or retry == self._policy.attempts - 1:
+            if failure.problem == "connection" and self._cut_off and _caused_by(exc, _REFUSED):
+                failure = _went_away(failure)
+            raise failure from exc
+        return self._policy.delay(failure, retry, self._rng)
+
+
+# httpx's names (under both SDKs): no answer on an open connection / no connection at all.
+_CUT_OFF = frozenset({"RemoteProtocolError", "ReadError"})
+_REFUSED = frozenset({"ConnectError"})
+
+
+def _caused_by(exc: BaseException, names: frozenset[str]) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(8):  # the SDK's error, httpx's, httpcore's...
+        if seen is None:
+            return False
+        if type(seen).__name__ in names:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _went_away(failure: ProviderFailure) -> ProviderFailure:
+    return ProviderFailure(
+        f"{failure.provider}: connection: the server went away during this request: it "
+        "closed the connection without an answer and no longer accepts connections (it "
+        "may have crashed on this request)",
+        provider=failure.provider,
+        problem="connection",
+        retryable=False,
+    )
+
+
 def call_with_retries(
     call: Callable[[], T],
     classify: Callable[[BaseException], ProviderFailure | None],
     policy: RetryPolicy,
 ) -> T:
-    rng = random.Random(policy.seed)
+    retrying = _Retrying(classify, policy)
     for retry in range(policy.attempts):
         try:
             return call()
         except Exception as exc:
-            failure = classify(exc)
-            if failure is None:
-                raise
-            if not failure.retryable or retry == policy.attempts - 1:
-                raise failure from exc
-            time.sleep(policy.delay(failure, retry, rng))
+            delay = retrying.wait_after(exc, retry)
+        time.sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
@@ -65,17 +118,13 @@ async def acall_with_retries(
     classify: Callable[[BaseException], ProviderFailure | None],
     policy: RetryPolicy,
 ) -> T:
-    rng = random.Random(policy.seed)
+    retrying = _Retrying(classify, policy)
     for retry in range(policy.attempts):
         try:
             return await call()
         except Exception as exc:
-            failure = classify(exc)
-            if failure is None:
-                raise
-            if not failure.retryable or retry == policy.attempts - 1:
-                raise failure from exc
-            await asyncio.sleep(policy.delay(failure, retry, rng))
+            delay = retrying.wait_after(exc, retry)
+        await asyncio.sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 

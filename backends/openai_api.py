@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -21,11 +22,13 @@ from ._hosted import (
     Strategy,
     client_options,
     complete_blocking,
+    grammar_safe_schemas,
     parse_strategy,
     plain_schemas,
     strict_schemas,
     tool_name,
 )
+from ._server_kind import profile_from_models
 from ._transport import (
     RetryPolicy,
     acall_with_retries,
@@ -45,6 +48,9 @@ class Profile:
     json_object_schema: bool = False
     max_tokens_field: str = "max_tokens"
     parallel_tool_calls_field: bool = False
+    # Tool and json_object schemas with patterns respelled for llama-cpp-python's grammar
+    # converter (its server crashes on a grammar that does not parse).
+    grammar_safe_tools: bool = False
 
 
 PROFILES: dict[str, Profile] = {
@@ -55,10 +61,17 @@ PROFILES: dict[str, Profile] = {
         parallel_tool_calls_field=True,
     ),
     # Forced tools are what most compatible servers implement; json_object next.
-    "openai-compatible": Profile("openai-compatible", ("tools", "json_object", "prompt")),
+    # An unknown server may convert schemas the way llama-cpp-python does: the safe
+    # spelling costs nothing elsewhere.
+    "openai-compatible": Profile(
+        "openai-compatible", ("tools", "json_object", "prompt"), grammar_safe_tools=True
+    ),
     # Rejects response_format json_schema; accepts forced tools and json_object + schema.
     "llama-cpp-python": Profile(
-        "llama-cpp-python", ("tools", "json_object", "prompt"), json_object_schema=True
+        "llama-cpp-python",
+        ("tools", "json_object", "prompt"),
+        json_object_schema=True,
+        grammar_safe_tools=True,
     ),
     "llama.cpp": Profile("llama.cpp", ("json_schema", "json_object", "prompt")),
     "vllm": Profile("vllm", ("json_schema", "tools", "prompt")),
@@ -87,20 +100,63 @@ class OpenAIBackend:
         # One retry policy, ours: the SDK's own retries would hide waits and double them.
         self._client = client.with_options(max_retries=0)
         self._secret: str | None = getattr(client, "api_key", None)
-        host = urlparse(str(client.base_url)).hostname or ""
+        url = urlparse(str(client.base_url))
+        host = url.hostname or ""
         chosen = profile or ("openai" if host == "api.openai.com" else "openai-compatible")
         if chosen not in PROFILES:
             raise ValueError(f"unknown profile {chosen!r}; known: {', '.join(PROFILES)}")
-        self.profile = PROFILES[chosen]
-        self._strategies: tuple[Strategy, ...] = (
-            (parse_strategy(strategy),) if strategy else self.profile.strategies
-        )
+        self._pinned = parse_strategy(strategy) if strategy else None
+        self._use_profile(PROFILES[chosen])
+        # A server behind a base_url is identified on first use; profile= always wins.
+        self._unidentified = profile is None and chosen == "openai-compatible"
+        self._port = url.port
+        self._identifying = threading.Lock()
         self._working: Strategy | None = None
         self._retry = retry or RetryPolicy()
         self._provider = provider
         self._host = host
         self._strict = strict_schemas()
-        self._plain = plain_schemas()
+
+    def _use_profile(self, profile: Profile) -> None:
+        self.profile = profile
+        self._strategies: tuple[Strategy, ...] = (
+            (self._pinned,) if self._pinned else profile.strategies
+        )
+        self._plain = grammar_safe_schemas() if profile.grammar_safe_tools else plain_schemas()
+
+    def _identified(self, answer: Any) -> None:
+        """Switch to the profile the server's model list names, if it names one."""
+        try:
+            body = answer.http_response.json()
+            headers = dict(answer.headers)
+        except Exception:
+            return
+        found = profile_from_models(body, headers, self._port)
+        if found is not None:
+            self._use_profile(PROFILES[found])
+
+    def identify(self) -> None:
+        """Ask the server once which kind it is (``GET /models``); no answer changes nothing."""
+        with self._identifying:  # threads of one batch wait for the first one's answer
+            if not self._unidentified:
+                return
+            self._unidentified = False
+            try:
+                answer = self._client.with_options(timeout=10.0).models.with_raw_response.list()
+            except Exception:
+                return
+            self._identified(answer)
+
+    async def aidentify(self) -> None:
+        if not self._unidentified:
+            return
+        self._unidentified = False
+        try:
+            models = self._client.with_options(timeout=10.0).models
+            answer = await models.with_raw_response.list()
+        except Exception:
+            return
+        self._identified(answer)
 
     @classmethod
     def from_name(cls, model: str, **options: Any) -> OpenAIBackend:
@@ -137,6 +193,7 @@ class OpenAIBackend:
     def complete(self, request: Request) -> Completion:
         if self.is_async:
             return complete_blocking(self.acomplete, request, "OpenAI")
+        self.identify()
         for strategy in self._candidates():
             started = time.perf_counter()
             params, schema = self._params(request, strategy)
@@ -156,6 +213,7 @@ class OpenAIBackend:
     async def acomplete(self, request: Request) -> Completion:
         if not self.is_async:
             return await asyncio.to_thread(self.complete, request)
+        await self.aidentify()
         for strategy in self._candidates():
             started = time.perf_counter()
             params, schema = self._params(request, strategy)

@@ -11,8 +11,10 @@ The pipeline, each step a pure function:
    decoding. Never raises on an inexpressible schema: it degrades instead.
 
 Hosted APIs take a JSON Schema instead of a grammar: ``openai_strict_schema`` (OpenAI
-strict mode) and ``tool_schema`` (any tool-calling API) give the provider's form as a
-``ProviderSchema``, which maps outputs back and reports what the provider enforces.
+strict mode), ``tool_schema`` (any tool-calling API) and ``llama_cpp_server_schema``
+(a tool schema whose patterns llama-cpp-python's grammar converter takes) give the
+provider's form as a ``ProviderSchema``, which maps outputs back and reports what the
+provider enforces.
 
 Results are cached by schema content. This package imports no model runtime.
 """
@@ -20,10 +22,12 @@ Results are cached by schema content. This package imports no model runtime.
 from ._check import GrammarChecker, byte_tokenizer
 from ._compile import GRAMMAR_OPTIONS, CompiledSchema, clear_cache, compile_schema, schema_key
 from ._errors import SchemaError
+from ._llama_cpp_server import llama_cpp_server_schema
 from ._normalize import RECURSION_DEPTH, bounded_recursion, normalize, schema_of, walk
 from ._providers import ProviderSchema, openai_strict_schema, tool_schema
 from ._regex import RegexTranslation, translate_pattern
 from ._report import Constraint, ConstraintReport
+from ._server_patterns import server_pattern
 from ._validate import Invalid
 
 __all__ = [
@@ -41,10 +45,12 @@ __all__ = [
     "byte_tokenizer",
     "clear_cache",
     "compile_schema",
+    "llama_cpp_server_schema",
     "normalize",
     "openai_strict_schema",
     "schema_key",
     "schema_of",
+    "server_pattern",
     "tool_schema",
     "translate_pattern",
     "walk",

@@ -18,8 +18,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_llama_server(model_path: str, n_threads: int = 2) -> Iterator[str]:
+def running_llama_server(
+    model_path: str, n_threads: int = 2, chat_format: str | None = None
+) -> Iterator[str]:
     """Yield the server's base URL (``http://127.0.0.1:PORT/v1``); stop it after."""
+    with llama_server_process(model_path, n_threads, chat_format) as (url, _process):
+        yield url
+
+
+@contextmanager
+def llama_server_process(
+    model_path: str, n_threads: int = 2, chat_format: str | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The server's base URL and its process (to see whether it is still alive)."""
     port = free_port()
     command = [
         sys.executable, "-m", "llama_cpp.server",
@@ -27,6 +38,8 @@ def running_llama_server(model_path: str, n_threads: int = 2) -> Iterator[str]:
         "--host", "127.0.0.1", "--port", str(port),
         "--n_ctx", "2048", "--n_threads", str(n_threads), "--verbose", "false",
     ]  # fmt: skip
+    if chat_format:
+        command += ["--chat_format", chat_format]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}/v1"
     try:
@@ -42,7 +55,7 @@ def running_llama_server(model_path: str, n_threads: int = 2) -> Iterator[str]:
                 if time.monotonic() > deadline:
                     raise RuntimeError("llama_cpp.server did not start within 120 s") from None
                 time.sleep(0.3)
-        yield url
+        yield url, process
     finally:
         process.terminate()
         try:
