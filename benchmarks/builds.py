@@ -35,7 +35,8 @@ def system_info(python: str) -> str:
     """The features the build in ``python``'s environment was compiled with."""
     code = "import llama_cpp; print(llama_cpp.llama_print_system_info().decode())"
     out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
-    return " ".join(p.split(" = ")[0].strip() for p in out.stdout.split("|") if "= 1" in p)
+    parts = out.stdout.split("|")
+    return " ".join(p.split(" = ")[0].split(":")[-1].strip() for p in parts if "= 1" in p)
 
 
 def one_run(python: str, limit: int, threads: int) -> dict[str, float]:
