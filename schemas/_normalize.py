@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,9 +93,13 @@ def normalize(schema: JsonSchema, source: str, dialect: Dialect = "python") -> N
     result = Normalized(schema=json_copy(schema), source=source, dialect=dialect)
     if source == "pydantic":
         _bound_recursion(result)
+    ref_overrides = _ref_overrides_siblings(result.schema)
     for path, node in walk(result.schema):
+        if ref_overrides:
+            _drop_ref_siblings(node)
         _close_object(node, source)
         _translate_pattern(path, node, result)
+        _lengths_beside_counted_pattern(path, node, result)
         _drop_pydantic_only(node)
         _property_names_as_pattern(path, node, result)
         _property_counts(path, node, result)
@@ -171,6 +176,42 @@ def _translate_pattern(path: str, node: JsonSchema, result: Normalized) -> None:
         result.dropped.append(Constraint(path, "pattern", f"{pattern!r} {translated.problem}"))
     else:
         node["pattern"] = translated.pattern
+
+
+# Drafts up to 7 ignore every keyword beside "$ref"; 2019-09 and later apply them too.
+_OLD_DRAFTS = re.compile(r"draft-0[3-7]/")
+_KEPT_BESIDE_REF = frozenset({"$ref", "$defs", "definitions", "description", "title", "$id"})
+
+
+def _ref_overrides_siblings(schema: JsonSchema) -> bool:
+    declared = schema.get("$schema")
+    return isinstance(declared, str) and bool(_OLD_DRAFTS.search(declared))
+
+
+def _drop_ref_siblings(node: JsonSchema) -> None:
+    """Under drafts 3 to 7 a ``$ref`` replaces its siblings (``{"type": "string", "$ref":
+    ...}`` means the reference alone): the validator reads it so, and so must the grammar."""
+    if isinstance(node.get("$ref"), str):
+        for key in [k for k in node if k not in _KEPT_BESIDE_REF]:
+            del node[key]
+
+
+# A counted repetition this large beside a length bound: the engine intersects the two
+# into an automaton that refuses valid strings (seen on real schemas: "^(?:\S+\s+){0,49}
+# \S+$" with maxLength 500 refused a 19-word sentence; either constraint alone is fine).
+_LARGE_COUNT = re.compile(r"\{\d*,?(\d{2,})\}")
+
+
+def _lengths_beside_counted_pattern(path: str, node: JsonSchema, result: Normalized) -> None:
+    pattern = node.get("pattern")
+    if not isinstance(pattern, str) or not _LARGE_COUNT.search(pattern):
+        return
+    for keyword in ("minLength", "maxLength"):
+        if keyword in node:
+            del node[keyword]
+            result.dropped.append(
+                Constraint(path, keyword, "beside a pattern with a large counted repetition")
+            )
 
 
 def _drop_pydantic_only(node: JsonSchema) -> None:

@@ -174,3 +174,49 @@ def test_formats_follow_the_schemas_draft(draft: str, value: str, valid: bool) -
     compiled = schemas.compile_schema({"$schema": draft, "type": "string", "format": "time"})
     outcome = compiled.validate(json.dumps(value))
     assert (not isinstance(outcome, schemas.Invalid)) == valid
+
+
+# -- real-world schema classes the grammar once refused (JSONSchemaBench) ----------------
+
+
+@pytest.mark.parametrize("draft", ["draft-04", "draft-06", "draft-07"])
+def test_a_ref_replaces_its_siblings_under_drafts_up_to_7(draft: str) -> None:
+    schema = {
+        "$schema": f"http://json-schema.org/{draft}/schema#",
+        "type": "object",
+        "properties": {"sensor": {"type": "string", "$ref": "#/definitions/point"}},
+        "definitions": {"point": {"type": "object", "properties": {"x": {"type": "number"}}}},
+    }
+    compiled = schemas.compile_schema(schema)
+    checker = schemas.GrammarChecker(compiled.grammar)
+    assert checker.accepts('{"sensor":{"x":1}}')  # what the draft's validator accepts
+    assert not checker.accepts('{"sensor":"text"}')
+    assert not isinstance(compiled.validate('{"sensor":{"x":1}}'), schemas.Invalid)
+
+
+def test_a_ref_and_its_siblings_both_apply_from_draft_2019_09() -> None:
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "properties": {"n": {"type": "integer", "$ref": "#/$defs/small"}},
+        "$defs": {"small": {"maximum": 5}},
+    }
+    compiled = schemas.compile_schema(schema)
+    assert isinstance(compiled.validate('{"n":"text"}'), schemas.Invalid)
+    assert not schemas.GrammarChecker(compiled.grammar).accepts('{"n":"text"}')
+
+
+def test_a_length_bound_beside_a_large_counted_pattern_is_validated_after() -> None:
+    words = {"type": "string", "minLength": 1, "maxLength": 500,
+             "pattern": r"^(?:\S+\s+){0,49}\S+$"}  # fmt: skip
+    sentence = json.dumps(" ".join(["word"] * 19))
+    compiled = schemas.compile_schema(words)
+    assert schemas.GrammarChecker(compiled.grammar).accepts(sentence)
+    assert {(c.keyword, c.path) for c in compiled.report.validated_after} >= {
+        ("maxLength", ""), ("minLength", ""),
+    }  # fmt: skip
+    assert isinstance(compiled.validate(json.dumps("w" * 501)), schemas.Invalid)
+    assert not isinstance(compiled.validate(sentence), schemas.Invalid)
+    # A small count keeps both constraints in the grammar.
+    short = schemas.compile_schema({**words, "pattern": r"^(?:\S+\s+){0,4}\S+$"})
+    assert not any(c.keyword == "maxLength" for c in short.report.validated_after)
