@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 LLAMA_BUILD ?= portable
 STAMP := $(BIN)/.installed-$(LLAMA_BUILD)
 
-.PHONY: demo test check lint types runtime clean
+.PHONY: demo test test-fast check lint types runtime clean
 
 $(STAMP): pyproject.toml backends/llama_build.py
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)  ## no model decoding, no model server, no Ray: about 2 minutes
+	$(BIN)/python -m pytest -m "not model and not ray"
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check extract schemas backends tests benchmarks
