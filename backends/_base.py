@@ -27,6 +27,8 @@ class Capabilities:
     grammar: bool = False  # enforces an llguidance grammar token by token
     prefix_cache: bool = False  # reuses the KV cache of a shared prompt prefix
     context_window: int | None = None
+    # Requests it serves at once (one llama context: 1); None: as many as callers send.
+    max_concurrency: int | None = None
     # Hosted APIs: how the schema reaches the model, in order of preference
     # ("tools_strict", "json_schema", "tools", "json_object", "prompt").
     strategies: tuple[str, ...] = ()

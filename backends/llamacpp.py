@@ -103,7 +103,10 @@ class LlamaCppBackend:
         self.loop_guard = loop_guard
         self._token_sets: dict[str, NDArray[np.int64]] = {}  # see _tokens_where
         self._capabilities = Capabilities(
-            grammar=True, prefix_cache=True, context_window=int(self.llm.n_ctx())
+            grammar=True,
+            prefix_cache=True,
+            context_window=int(self.llm.n_ctx()),
+            max_concurrency=1,  # one llama context: more threads would only queue on its lock
         )
 
     @property

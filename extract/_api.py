@@ -11,7 +11,16 @@ from typing import Any, TypeVar, overload
 from backends import Backend
 from schemas import CompiledSchema, SchemaError, compile_schema
 
-from ._batch import Batch, Order, Outcome, documents, open_cache, run_tasks, run_threads
+from ._batch import (
+    Batch,
+    Order,
+    Outcome,
+    concurrency_for,
+    documents,
+    open_cache,
+    run_tasks,
+    run_threads,
+)
 from ._cache import ResultCache
 from ._errors import ModelLoadError, UnsupportedTypeError, UsageError
 from ._loop import Options, arun_extraction, run_extraction
@@ -137,14 +146,10 @@ class Extractor:
             limit = RateLimit(requests_per_minute, tokens_per_minute)
         opened = open_cache(cache)
         owned = opened is not None and opened is not cache
-        return Batch(self, target, compiled, parsed, opened, limit, owns_cache=owned)
+        return Batch(self.backend, target, compiled, parsed, opened, limit, owns_cache=owned)
 
     def _concurrency(self, concurrency: int | None) -> int:
-        if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
-            raise UsageError("concurrency must be an int >= 1")
-        if self.backend.capabilities.grammar:
-            return 1  # one llama context: more threads would only queue on its lock
-        return concurrency or 8
+        return concurrency_for(self.backend, concurrency)
 
     @overload
     def extract(self, target: type[T], text: str, **options: Any) -> T: ...

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
 
@@ -24,12 +24,10 @@ from backends import Backend
 from schemas import CompiledSchema, Invalid
 
 from ._cache import ResultCache, cache_key, default_cache_path
+from ._errors import UsageError
 from ._loop import Options, arun_extraction, run_extraction
 from ._ratelimit import LimitedBackend, RateLimit
 from ._result import Result, Usage
-
-if TYPE_CHECKING:
-    from ._api import Extractor
 
 Order = Literal["input", "completed"]
 
@@ -174,12 +172,21 @@ def open_cache(cache: bool | str | Path | ResultCache | None) -> ResultCache | N
     return ResultCache(default_cache_path() if cache is True else cache)
 
 
+def concurrency_for(backend: Backend, requested: int | None) -> int:
+    """Workers for a batch: as requested (8 by default), capped by what the backend serves."""
+    if requested is not None and (not isinstance(requested, int) or requested < 1):
+        raise UsageError("concurrency must be an int >= 1")
+    wanted = requested or 8
+    most = backend.capabilities.max_concurrency
+    return wanted if most is None else min(wanted, most)
+
+
 class Batch:
     """What one ``run_many`` call shares: the compiled target, options, cache, limits."""
 
     def __init__(
         self,
-        extractor: Extractor,
+        backend: Backend,
         target: Any,
         compiled: CompiledSchema,
         options: Options,
@@ -187,15 +194,13 @@ class Batch:
         limit: RateLimit | None,
         owns_cache: bool = False,  # opened for this batch: closed with it
     ) -> None:
-        self.extractor = extractor
+        self.source = backend  # as given: its name keys the cache
         self.target = target
         self.compiled = compiled
         self.options = options
         self.cache = cache
         # Every request (retries too) waits for the limit, not just each document.
-        self.backend: Backend = (
-            extractor.backend if limit is None else LimitedBackend(extractor.backend, limit)
-        )
+        self.backend: Backend = backend if limit is None else LimitedBackend(backend, limit)
         self.owns_cache = owns_cache
 
     def close(self) -> None:
@@ -210,7 +215,7 @@ class Batch:
             self.close()
 
     def key(self, doc: Document) -> str:
-        backend = self.extractor.backend
+        backend = self.source
         return cache_key(backend.name, self.compiled.key, self.target, self.options, doc.text)
 
     def cached(self, doc: Document) -> Outcome | None:

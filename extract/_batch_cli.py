@@ -9,7 +9,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
@@ -19,14 +19,15 @@ from ._batch import (
     Document,
     Outcome,
     Tally,
+    concurrency_for,
     documents,
     in_pool,
-    open_cache,
     outcome_line,
     run_threads,
 )
 from ._cache import default_cache_path
 from ._progress import ProgressDisplay
+from ._targets import batch_for
 
 _GLOB = set("*?[")
 
@@ -259,33 +260,6 @@ def _work_in_worker(doc: Document) -> dict[str, Any]:
     return outcome_line(_worker_batch.run(doc), _worker_batch.target)
 
 
-def batch_for(
-    target: Any,
-    model: str | None,
-    backend: str | Callable[[], Any] | None,
-    cache: str | None,
-    options: dict[str, Any],
-    threads: int | None = None,
-) -> Batch:
-    """What one worker (process or Ray actor) runs: the target (an object or a
-    ``package.module:Name`` / schema file spec) on its own model, loaded here."""
-    from ._api import Extractor, compile_target, parse_options
-    from .cli import load_target
-
-    if isinstance(target, str):
-        target = load_target(target)
-    factory = load_target(backend) if isinstance(backend, str) else backend
-    if factory is not None:
-        extractor = Extractor(factory())
-    elif threads is not None and (model is None or os.path.exists(model)):
-        extractor = Extractor(model, n_threads=threads)  # a local GGUF model
-    else:
-        extractor = Extractor(model)
-    compiled = compile_target(target)
-    parsed = parse_options(target, options)
-    return Batch(extractor, target, compiled, parsed, open_cache(cache), None, owns_cache=True)
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     specs = [*(args.input or []), *args.files]
     if not specs:
@@ -346,7 +320,7 @@ def _lines(
         batch = batch_for(args.schema, args.model, args.backend, cache, options, threads)
         try:
             for outcome in run_threads(
-                pending, batch.run, batch.extractor._concurrency(args.concurrency), args.order
+                pending, batch.run, concurrency_for(batch.source, args.concurrency), args.order
             ):
                 yield outcome_line(outcome, batch.target)
         finally:

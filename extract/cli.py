@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
-import json
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -13,39 +10,7 @@ from typing import Any
 
 from ._batch_cli import add_run_parser
 from ._errors import ExtractError
-
-
-def load_target(spec: str) -> Any:
-    """``package.module:Name`` -> the object, or a JSON Schema file path -> its dict."""
-    if os.path.isfile(spec) and spec.endswith(".json"):
-        with open(spec, encoding="utf-8") as f:
-            loaded: Any = json.load(f)
-        if _is_test_file(loaded):
-            print(f"{spec}: a schema with test instances; using its 'schema'", file=sys.stderr)
-            return loaded["schema"]
-        return loaded
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not attr:
-        raise SystemExit(f"--schema must be package.module:Name or a .json file, got {spec!r}")
-    sys.path.insert(0, os.getcwd())
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise SystemExit(f"cannot import {module_name!r}: {exc}") from exc
-    try:
-        return getattr(module, attr)
-    except AttributeError:
-        raise SystemExit(f"{module_name!r} has no attribute {attr!r}") from None
-
-
-def _is_test_file(loaded: Any) -> bool:
-    """A JSON Schema test file (``{"schema": {...}, "tests": [...]}``), not a schema."""
-    return (
-        isinstance(loaded, dict)
-        and isinstance(loaded.get("schema"), dict)
-        and isinstance(loaded.get("tests"), list)
-        and not {"type", "properties", "$ref", "anyOf", "allOf", "oneOf"} & set(loaded)
-    )
+from ._targets import load_target
 
 
 def cmd_check(args: argparse.Namespace) -> int:

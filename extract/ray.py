@@ -18,9 +18,9 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._batch import Batch, Document, Outcome, outcome_line, run_threads
-from ._batch_cli import batch_for
+from ._batch import Batch, Document, Outcome, concurrency_for, outcome_line, run_threads
 from ._errors import ModelLoadError, UsageError
+from ._targets import batch_for, load_target
 
 if TYPE_CHECKING:
     import pyarrow
@@ -96,7 +96,7 @@ class _ExtractActor:
         self.batch: Batch = batch_for(
             s["target"], s["model"], s["backend"], s["cache"], s["options"], s["threads"]
         )
-        self.concurrency = self.batch.extractor._concurrency(s["concurrency"])
+        self.concurrency = concurrency_for(self.batch.source, s["concurrency"])
         self.id_column: str = s["id_column"]
         self.text_column: str = s["text_column"]
 
@@ -164,7 +164,6 @@ def extract_dataset(
     import ray.data
 
     from ._api import compile_target, parse_options
-    from .cli import load_target
 
     if threads < 1 or (workers is not None and workers < 1) or batch_size < 1:
         raise UsageError("extract_dataset: workers, threads and batch_size must be at least 1")
@@ -180,7 +179,7 @@ def extract_dataset(
     try:
         target = load_target(target) if isinstance(target, str) else target
         backend = load_target(backend) if isinstance(backend, str) else backend
-    except SystemExit as exc:  # load_target speaks to the command line
+    except UsageError as exc:
         raise UsageError(f"extract_dataset: {exc}") from None
     parse_options(target, options)
     compile_target(target)

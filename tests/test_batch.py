@@ -361,3 +361,27 @@ def test_workers_opening_a_new_cache_at_once_all_get_it(tmp_path: Path) -> None:
         assert [w.exitcode for w in workers] == [0, 0, 0, 0], f"trial {trial}"
         with extract.ResultCache(path) as cache:
             assert len(cache) == 4
+
+
+def test_concurrency_is_capped_by_what_the_backend_declares_not_by_grammar() -> None:
+    from backends import Capabilities
+    from extract._batch import concurrency_for
+    from extract.testing import FakeBackend
+
+    fake = FakeBackend()  # enforces a grammar, but serves any number of callers
+    assert fake.capabilities.grammar and concurrency_for(fake, None) == 8
+    assert concurrency_for(fake, 3) == 3
+
+    class OneContext(FakeBackend):
+        @property
+        def capabilities(self) -> Capabilities:
+            return Capabilities(grammar=True, max_concurrency=1)
+
+    assert concurrency_for(OneContext(), 4) == 1
+    with pytest.raises(extract.UsageError, match="concurrency"):
+        concurrency_for(fake, 0)
+
+
+@pytest.mark.model
+def test_the_local_backend_serves_one_request_at_a_time(extractor: Any) -> None:
+    assert extractor.backend.capabilities.max_concurrency == 1
