@@ -15,6 +15,7 @@ from ._base import (
     ProviderProblem,
     Request,
 )
+from ._transport import RetryPolicy
 
 __all__ = [
     "Backend",
@@ -26,4 +27,5 @@ __all__ = [
     "ProviderFailure",
     "ProviderProblem",
     "Request",
+    "RetryPolicy",
 ]

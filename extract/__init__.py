@@ -4,6 +4,9 @@ import extract
 person = extract.extract(Person, "Alice, 31, lives in Paris.")
 """
 
+from importlib.metadata import PackageNotFoundError as _NotInstalled
+from importlib.metadata import version as _version
+
 from ._api import Extractor, aextract, default_extractor, extract
 from ._batch import Outcome
 from ._cache import ResultCache
@@ -22,6 +25,11 @@ from ._parse import parse
 from ._ratelimit import RateLimit
 from ._repair import Repaired, UnrepairableOutputError, repair_json
 from ._result import Attempt, Result, Usage
+
+try:
+    __version__ = _version("structured-extract")
+except _NotInstalled:  # pragma: no cover - a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "Attempt",

@@ -26,6 +26,7 @@ from ._batch import (
     run_threads,
 )
 from ._cache import default_cache_path
+from ._errors import UsageError
 from ._progress import ProgressDisplay
 from ._targets import batch_for
 
@@ -263,13 +264,13 @@ def _work_in_worker(doc: Document) -> dict[str, Any]:
 def cmd_run(args: argparse.Namespace) -> int:
     specs = [*(args.input or []), *args.files]
     if not specs:
-        raise SystemExit("extract run: give --input (a .jsonl file, a folder or a glob) or files")
+        raise UsageError("extract run: give --input (a .jsonl file, a folder or a glob) or files")
     if args.workers is not None and args.workers < 1:
-        raise SystemExit("extract run: --workers must be at least 1")
+        raise UsageError("extract run: --workers must be at least 1")
     cache = None if args.no_cache else str(args.cache or default_cache_path())
     options = {"max_retries": args.max_retries}
     if args.retry_failed and not args.output:
-        raise SystemExit("extract run: --retry-failed needs --output (the file to retry)")
+        raise UsageError("extract run: --retry-failed needs --output (the file to retry)")
     # Only failures this run will meet again are taken out (a reading pass for the ids).
     retry = {item.id for item in read_inputs(specs)} if args.retry_failed else set()
     output = ResumableOutput(args.output, retry=retry)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._batch_cli import add_run_parser
-from ._errors import ExtractError
+from ._errors import ExtractError, UsageError
 from ._targets import load_target
 
 
@@ -18,7 +18,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     spec = args.target or args.schema
     if not spec:
-        raise SystemExit("extract check: give a schema file or package.module:Model")
+        raise UsageError("extract check: give a schema file or package.module:Model")
     compiled = compile_target(load_target(spec))
     print(compiled.report.render())
     report = compiled.report
@@ -34,18 +34,18 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     model = load_target(args.schema)
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
-        raise SystemExit(
+        raise UsageError(
             "extract ingest: --schema must name a Pydantic model (package.module:Model)"
         )
     if not args.dry_run and not args.into:
-        raise SystemExit("extract ingest: --into URL is required (or --dry-run)")
+        raise UsageError("extract ingest: --into URL is required (or --dry-run)")
     options: dict[str, Any] = {"table": args.table, "key": args.key or None}
     if args.retry_quarantine:
         report = retry_quarantine(model, args.into, **options)
         print(f"retried the quarantine: {report.summary()}", file=sys.stderr)
         return 0
     if not args.files:
-        raise SystemExit("extract ingest: give one or more input files")
+        raise UsageError("extract ingest: give one or more input files")
     for path in args.files:
         progress = _Progress(path)
         report = ingest(
@@ -120,7 +120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)
-    except ExtractError as exc:
+    except UsageError as exc:  # the command was given wrong: argparse's code for that
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ExtractError as exc:  # the work failed (a model that does not load...)
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return code

@@ -147,3 +147,43 @@ def test_cli_check_reads_a_schema_test_file(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "using its 'schema'" in proc.stderr
     assert "/: type" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "--schema", "json:dumps"], "extract run: give --input"),
+        (["run", "--schema", "json:dumps", "--workers", "0", "x.txt"], "--workers must be at"),
+        (["check"], "extract check: give a schema file"),
+        (["check", "no_such_module_here:Model"], "cannot import 'no_such_module_here'"),
+        (["check", "nocolon"], "must be package.module:Name"),
+        (["ingest", "--schema", "json:dumps", "--dry-run", "f.jsonl"], "must name a Pydantic"),
+    ],
+)
+def test_cli_usage_mistakes_exit_2_with_one_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from extract.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_cli_a_model_that_does_not_load_is_a_failure_not_a_usage_mistake(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from extract.cli import main
+
+    assert main(["demo", "--model", str(tmp_path / "missing.gguf")]) == 1
+    assert "missing.gguf" in capsys.readouterr().err
+
+
+def test_version_and_retry_policy_are_public() -> None:
+    import importlib.metadata
+
+    import backends
+
+    assert extract.__version__ == importlib.metadata.version("structured-extract")
+    assert backends.RetryPolicy(attempts=2).attempts == 2
+    assert backends.__all__ == sorted(backends.__all__)

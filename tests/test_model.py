@@ -181,20 +181,46 @@ def test_long_text_that_fits(extractor: extract.Extractor) -> None:
     _check(extractor.extract(Person, filler + PEOPLE_TEXT), Person)
 
 
+class _Recording:
+    """The embedded model's backend, keeping every request it is sent."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.requests: list[Any] = []
+        self.capabilities = inner.capabilities
+        self.name = inner.name
+
+    def complete(self, request: Any) -> Any:
+        self.requests.append(request)
+        return self.inner.complete(request)
+
+
 def test_options_and_examples(extractor: extract.Extractor) -> None:
     example = (
         "Bob Stone, 40, 1 High St, Leeds.",
         Person(name="Bob Stone", age=40, address=Address(street="1 High St", city="Leeds")),
     )
-    result = extractor.run(
-        Person,
-        PEOPLE_TEXT,
-        examples=[example],
-        instructions="Names as written.",
-        seed=7,
-        temperature=0.7,
-    )
+    recording = _Recording(extractor.backend)
+    sampled = extract.Extractor(recording)
+    options: dict[str, Any] = {
+        "examples": [example], "instructions": "Names as written.", "seed": 7,
+        "temperature": 0.7, "max_retries": 0,
+    }  # fmt: skip
+    result = sampled.run(Person, PEOPLE_TEXT, **options)
     _check(result.value, Person)
+    request = recording.requests[0]
+    prompt = "\n".join(m.content for m in request.messages)
+    assert "Names as written." in prompt  # the instructions reach the model
+    assert "Bob Stone, 40, 1 High St, Leeds." in prompt  # and the example, both sides
+    assert any(m.role == "assistant" and '"Bob Stone"' in m.content for m in request.messages)
+    assert (request.seed, request.temperature) == (7, 0.7)
+    plain = _Recording(extractor.backend)
+    extract.Extractor(plain).run(Person, PEOPLE_TEXT, max_retries=0)
+    assert "Names as written." not in "\n".join(m.content for m in plain.requests[0].messages)
+    assert (plain.requests[0].seed, plain.requests[0].temperature) == (0, 0.0)  # defaults
+    # The seed decides the sample: the same seed at the same temperature, the same answer.
+    again = sampled.run(Person, PEOPLE_TEXT, **options)
+    assert again.raw == result.raw
 
 
 def test_prompt_prefix_is_reused(extractor: extract.Extractor) -> None:
