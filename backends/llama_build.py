@@ -149,14 +149,18 @@ def _locked(folder: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def ensure_wheel(python: str, build: str, pyproject: Path, root: Path) -> Path:
-    """The cached wheel for this build, built first if it is missing."""
+def recipe(build: str, pyproject: Path, root: Path) -> tuple[str, tuple[str, ...], Path]:
+    """The pinned version, the CMake flags and the cache folder of a build on this machine."""
     version = pinned_version(pyproject)
     machine = platform.machine()
     flags = cmake_flags(build, machine)
-    folder = wheel_folder(
-        root, cache_key(version, build, flags, machine, cpu_identity(_read_cpuinfo()))
-    )
+    key = cache_key(version, build, flags, machine, cpu_identity(_read_cpuinfo()))
+    return version, flags, wheel_folder(root, key)
+
+
+def ensure_wheel(python: str, build: str, pyproject: Path, root: Path) -> Path:
+    """The cached wheel for this build, built first if it is missing."""
+    version, flags, folder = recipe(build, pyproject, root)
     with _locked(folder):
         wheel = find_wheel(folder)
         if wheel is not None:
@@ -222,11 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     root = cache_root()
     try:
         if args.action == "path":
-            version = pinned_version(args.pyproject)
-            machine = platform.machine()
-            flags = cmake_flags(args.build, machine)
-            key = cache_key(version, args.build, flags, machine, cpu_identity(_read_cpuinfo()))
-            print(wheel_folder(root, key))
+            print(recipe(args.build, args.pyproject, root)[2])
             return 0
         wheel = ensure_wheel(args.python, args.build, args.pyproject, root)
         if args.action == "install":

@@ -129,32 +129,34 @@ class OpenAIBackend:
         try:
             body = answer.http_response.json()
             headers = dict(answer.headers)
-        except Exception:
+        except Exception:  # identifying is best effort: any doubt, stay generic
             return
         found = profile_from_models(body, headers, self._port)
         if found is not None:
             self._use_profile(PROFILES[found])
+
+    def _list_models(self) -> Any:
+        """``GET /models``, once, short and not retried: the answer, or a coroutine of it."""
+        self._unidentified = False
+        return self._client.with_options(timeout=10.0).models.with_raw_response.list()
 
     def identify(self) -> None:
         """Ask the server once which kind it is (``GET /models``); no answer changes nothing."""
         with self._identifying:  # threads of one batch wait for the first one's answer
             if not self._unidentified:
                 return
-            self._unidentified = False
             try:
-                answer = self._client.with_options(timeout=10.0).models.with_raw_response.list()
-            except Exception:
+                answer = self._list_models()
+            except Exception:  # a server without /models is a generic server
                 return
             self._identified(answer)
 
     async def aidentify(self) -> None:
         if not self._unidentified:
             return
-        self._unidentified = False
         try:
-            models = self._client.with_options(timeout=10.0).models
-            answer = await models.with_raw_response.list()
-        except Exception:
+            answer = await self._list_models()
+        except Exception:  # a server without /models is a generic server
             return
         self._identified(answer)
 

@@ -23,6 +23,10 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from backends._cpu import library_features  # noqa: E402 - after the repository root
+
 METRICS = (
     ("records/s", "records_per_s"),
     ("ms/record p50", "p50_ms"),
@@ -35,8 +39,7 @@ def system_info(python: str) -> str:
     """The features the build in ``python``'s environment was compiled with."""
     code = "import llama_cpp; print(llama_cpp.llama_print_system_info().decode())"
     out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
-    parts = out.stdout.split("|")
-    return " ".join(p.split(" = ")[0].split(":")[-1].strip() for p in parts if "= 1" in p)
+    return " ".join(sorted(library_features(out.stdout)))
 
 
 def one_run(python: str, limit: int, threads: int) -> dict[str, float]:
