@@ -5,6 +5,7 @@ llguidance token mask; it is imported lazily so the package works without it.
 """
 
 from ._base import (
+    AsyncBackend,
     Backend,
     Capabilities,
     Completion,
@@ -14,10 +15,13 @@ from ._base import (
     ProviderFailure,
     ProviderProblem,
     Request,
+    acomplete,
 )
+from ._exchange import adrive, drive
 from ._transport import RetryPolicy
 
 __all__ = [
+    "AsyncBackend",
     "Backend",
     "Capabilities",
     "Completion",
@@ -28,4 +32,7 @@ __all__ = [
     "ProviderProblem",
     "Request",
     "RetryPolicy",
+    "acomplete",
+    "adrive",
+    "drive",
 ]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, cast, runtime_checkable
 
 from schemas import CompiledSchema, ConstraintReport
 
@@ -29,6 +30,9 @@ class Capabilities:
     context_window: int | None = None
     # Requests it serves at once (one llama context: 1); None: as many as callers send.
     max_concurrency: int | None = None
+    # Has ``acomplete(request)``, a coroutine that never blocks the event loop (see
+    # ``AsyncBackend``); otherwise async callers run ``complete`` in a worker thread.
+    asynchronous: bool = False
     # Hosted APIs: how the schema reaches the model, in order of preference
     # ("tools_strict", "json_schema", "tools", "json_object", "prompt").
     strategies: tuple[str, ...] = ()
@@ -78,6 +82,24 @@ class Backend(Protocol):
     def name(self) -> str: ...
 
     def complete(self, request: Request) -> Completion: ...
+
+
+@runtime_checkable
+class AsyncBackend(Backend, Protocol):
+    """A backend that declares ``Capabilities(asynchronous=True)``."""
+
+    async def acomplete(self, request: Request) -> Completion: ...
+
+
+async def acomplete(backend: Backend, request: Request) -> Completion:
+    """``backend``'s answer without blocking the event loop: its own ``acomplete`` when
+    its capabilities declare one, else ``complete`` in a worker thread. Cancelling an
+    ``acomplete`` cancels the request in flight; a thread runs to its end."""
+    if not backend.capabilities.asynchronous:
+        return await asyncio.to_thread(backend.complete, request)
+    if not callable(getattr(backend, "acomplete", None)):
+        raise TypeError(f"{backend.name} declares asynchronous=True but has no acomplete()")
+    return await cast(AsyncBackend, backend).acomplete(request)
 
 
 class ContextWindowExceeded(Exception):

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, Literal
 
 from schemas import (
@@ -15,8 +14,6 @@ from schemas import (
     openai_strict_schema,
     tool_schema,
 )
-
-from ._base import Completion, Request
 
 Strategy = Literal["tools_strict", "json_schema", "tools", "json_object", "prompt"]
 STRATEGIES: tuple[Strategy, ...] = ("tools_strict", "json_schema", "tools", "json_object", "prompt")
@@ -76,14 +73,3 @@ def client_options(options: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         k: options.pop(k) for k in ("api_key", "base_url", "timeout") if k in options
     }
     return taken, bool(options.pop("asynchronous", False))
-
-
-def complete_blocking(
-    acomplete: Callable[[Request], Awaitable[Completion]], request: Request, sdk: str
-) -> Completion:
-    """A blocking call on a backend built around an async client."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(acomplete(request))  # type: ignore[arg-type]
-    raise RuntimeError(f"an async {sdk} client inside an event loop: use arun/aextract")

@@ -7,7 +7,6 @@ constraint is validated after decoding. The ``anthropic`` SDK is imported lazily
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import json
 import os
@@ -15,11 +14,14 @@ import time
 from typing import Any
 
 from ._base import Capabilities, Completion, FinishReason, Message, ProviderFailure, Request
-from ._hosted import client_options, complete_blocking, plain_schemas, tool_name
-from ._transport import RetryPolicy, acall_with_retries, call_with_retries, sdk_failure
+from ._exchange import Exchange, HostedCalls
+from ._hosted import client_options, plain_schemas, tool_name
+from ._transport import RetryPolicy, sdk_failure
 
 
-class AnthropicBackend:
+class AnthropicBackend(HostedCalls):
+    sdk = "Anthropic"
+
     """Messages through an ``anthropic.Anthropic`` or ``anthropic.AsyncAnthropic`` client."""
 
     def __init__(self, client: Any, model: str, *, retry: RetryPolicy | None = None) -> None:
@@ -58,27 +60,17 @@ class AnthropicBackend:
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities(strategies=("tools",))
+        return Capabilities(strategies=("tools",), asynchronous=True)
 
-    def complete(self, request: Request) -> Completion:
-        if self.is_async:
-            return complete_blocking(self.acomplete, request, "Anthropic")
+    def exchange(self, request: Request) -> Exchange:
         started = time.perf_counter()
-        params = self._params(request)
-        response = call_with_retries(
-            lambda: self._client.messages.create(**params), self._failure, self._retry
-        )
-        return self._completion(response, request, time.perf_counter() - started)
+        answer = yield self._params(request)
+        if isinstance(answer, ProviderFailure):
+            raise answer
+        return self._completion(answer, request, time.perf_counter() - started)
 
-    async def acomplete(self, request: Request) -> Completion:
-        if not self.is_async:
-            return await asyncio.to_thread(self.complete, request)
-        started = time.perf_counter()
-        params = self._params(request)
-        response = await acall_with_retries(
-            lambda: self._client.messages.create(**params), self._failure, self._retry
-        )
-        return self._completion(response, request, time.perf_counter() - started)
+    def _create(self, params: dict[str, Any]) -> Any:
+        return self._client.messages.create(**params)
 
     def _params(self, request: Request) -> dict[str, Any]:
         schema = self._schemas(request.schema)

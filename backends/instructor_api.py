@@ -12,15 +12,14 @@ its shape (OpenAI-, Anthropic-, Gemini- or Cohere-like). ``instructor`` is impor
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from ._base import Capabilities, Completion, FinishReason, Message, ProviderFailure, Request
-from ._hosted import complete_blocking
-from ._transport import RetryPolicy, acall_with_retries, call_with_retries, status_failure
+from ._exchange import Exchange, HostedCalls
+from ._transport import RetryPolicy, status_failure
 
 # instructor's mode -> our strategy for an unwrapped OpenAI client; modes not named here
 # (TOOLS, PARALLEL_TOOLS...) leave the choice to the server's profile.
@@ -61,7 +60,9 @@ def _sdk_backend(vendor: str, client: Any, inner: Any, model: str, options: Any)
     return AnthropicBackend(inner, model, **options)
 
 
-class InstructorBackend:
+class InstructorBackend(HostedCalls):
+    sdk = "instructor"
+
     """Any provider an instructor client reaches, with the schema in the prompt."""
 
     def __init__(
@@ -93,29 +94,17 @@ class InstructorBackend:
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities(strategies=("prompt",))
+        return Capabilities(strategies=("prompt",), asynchronous=True)
 
-    def complete(self, request: Request) -> Completion:
-        if self.is_async:
-            return complete_blocking(self.acomplete, request, "instructor")
+    def exchange(self, request: Request) -> Exchange:
         started = time.perf_counter()
-        params = self._params(request)
-        response = call_with_retries(
-            lambda: self._client.create(**params), self._failure, self._retry
-        )
-        return self._completion(response, time.perf_counter() - started, request.max_tokens)
+        answer = yield self._params(request)
+        if isinstance(answer, ProviderFailure):
+            raise answer
+        return self._completion(answer, time.perf_counter() - started, request.max_tokens)
 
-    async def acomplete(self, request: Request) -> Completion:
-        if not self.is_async:
-            return await asyncio.to_thread(self.complete, request)
-        started = time.perf_counter()
-        params = self._params(request)
-
-        async def call() -> Any:
-            return await self._client.create(**params)
-
-        response = await acall_with_retries(call, self._failure, self._retry)
-        return self._completion(response, time.perf_counter() - started, request.max_tokens)
+    def _create(self, params: dict[str, Any]) -> Any:
+        return self._client.create(**params)
 
     def _params(self, request: Request) -> dict[str, Any]:
         sampling = (

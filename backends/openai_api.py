@@ -7,7 +7,6 @@ with HTTP 400 is tried with the next. The ``openai`` SDK is imported lazily.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 import time
@@ -18,10 +17,10 @@ from urllib.parse import urlparse
 from schemas import ProviderSchema
 
 from ._base import Capabilities, Completion, FinishReason, Message, ProviderFailure, Request
+from ._exchange import Exchange, HostedCalls
 from ._hosted import (
     Strategy,
     client_options,
-    complete_blocking,
     grammar_safe_schemas,
     parse_strategy,
     plain_schemas,
@@ -31,8 +30,6 @@ from ._hosted import (
 from ._server_kind import profile_from_models
 from ._transport import (
     RetryPolicy,
-    acall_with_retries,
-    call_with_retries,
     sdk_failure,
 )
 
@@ -79,7 +76,9 @@ PROFILES: dict[str, Profile] = {
 }
 
 
-class OpenAIBackend:
+class OpenAIBackend(HostedCalls):
+    sdk = "OpenAI"
+
     """Chat completions through an ``openai.OpenAI`` or ``openai.AsyncOpenAI`` client."""
 
     def __init__(
@@ -185,52 +184,33 @@ class OpenAIBackend:
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities(strategies=self._strategies)
+        return Capabilities(strategies=self._strategies, asynchronous=True)
 
     @property
     def strategy(self) -> Strategy:
         """The strategy in use: the first one the server accepted, else the first to try."""
         return self._working or self._strategies[0]
 
-    def complete(self, request: Request) -> Completion:
-        if self.is_async:
-            return complete_blocking(self.acomplete, request, "OpenAI")
+    def _prepare(self) -> None:
         self.identify()
+
+    async def _aprepare(self) -> None:
+        await self.aidentify()
+
+    def exchange(self, request: Request) -> Exchange:
         for strategy in self._candidates():
             started = time.perf_counter()
             params, schema = self._params(request, strategy)
-            try:
-                response = call_with_retries(
-                    lambda p=params: self._client.chat.completions.create(**p),  # type: ignore[misc]
-                    self._failure,
-                    self._retry,
-                )
-            except ProviderFailure as failure:
-                if self._rejected_strategy(failure, strategy):
+            answer = yield params
+            if isinstance(answer, ProviderFailure):
+                if self._rejected_strategy(answer, strategy):
                     continue
-                raise
-            return self._accepted(response, strategy, schema, started, request)
+                raise answer
+            return self._accepted(answer, strategy, schema, started, request)
         raise AssertionError("unreachable")  # pragma: no cover - the last strategy raises
 
-    async def acomplete(self, request: Request) -> Completion:
-        if not self.is_async:
-            return await asyncio.to_thread(self.complete, request)
-        await self.aidentify()
-        for strategy in self._candidates():
-            started = time.perf_counter()
-            params, schema = self._params(request, strategy)
-            try:
-                response = await acall_with_retries(
-                    lambda p=params: self._client.chat.completions.create(**p),  # type: ignore[misc]
-                    self._failure,
-                    self._retry,
-                )
-            except ProviderFailure as failure:
-                if self._rejected_strategy(failure, strategy):
-                    continue
-                raise
-            return self._accepted(response, strategy, schema, started, request)
-        raise AssertionError("unreachable")  # pragma: no cover - the last strategy raises
+    def _create(self, params: dict[str, Any]) -> Any:
+        return self._client.chat.completions.create(**params)
 
     # -- requests ---------------------------------------------------------------
 

@@ -6,30 +6,44 @@ person = extract.extract(Person, "Alice, 31, lives in Paris.")
 
 from importlib.metadata import PackageNotFoundError as _NotInstalled
 from importlib.metadata import version as _version
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
 
 from ._api import Extractor, aextract, default_extractor, extract
-from ._batch import Outcome
-from ._cache import ResultCache
-from ._db import ingest, retry_quarantine
 from ._errors import (
     ContextWindowError,
     ExtractError,
     ExtractionError,
+    InputError,
     ModelLoadError,
     ParseError,
     ProviderError,
     UnsupportedTypeError,
     UsageError,
 )
+from ._ingest._report import IngestReport
 from ._parse import parse
-from ._ratelimit import RateLimit
 from ._repair import Repaired, UnrepairableOutputError, repair_json
 from ._result import Attempt, Result, Usage
+from .batch import Outcome, RateLimit, ResultCache
+
+if _TYPE_CHECKING:
+    from ._ingest import ingest, retry_quarantine
 
 try:
     __version__ = _version("structured-extract")
 except _NotInstalled:  # pragma: no cover - a source tree that was never installed
     __version__ = "0+unknown"
+
+
+def __getattr__(name: str) -> _Any:
+    """``ingest`` and ``retry_quarantine`` import SQLAlchemy, so only when first used."""
+    if name not in ("ingest", "retry_quarantine"):
+        raise AttributeError(f"module 'extract' has no attribute {name!r}")
+    from . import _ingest
+
+    return getattr(_ingest, name)
+
 
 __all__ = [
     "Attempt",
@@ -37,6 +51,8 @@ __all__ = [
     "ExtractError",
     "ExtractionError",
     "Extractor",
+    "IngestReport",
+    "InputError",
     "ModelLoadError",
     "Outcome",
     "ParseError",

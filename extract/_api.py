@@ -5,30 +5,32 @@ from __future__ import annotations
 import importlib
 import os
 import threading
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence, Sized
+from collections.abc import AsyncIterator, Iterable, Iterator, Sized
 from typing import Any, TypeVar, overload
 
 from backends import Backend
-from schemas import CompiledSchema, SchemaError, compile_schema
+from schemas import CompiledSchema
 
-from ._batch import (
+from ._errors import ModelLoadError, UsageError
+from ._loop import Options, arun_extraction, run_extraction
+from ._model import default_model_path
+from ._options import compile_target, parse_options
+from ._result import Result
+from .batch import (
     Batch,
+    LimitedBackend,
     Order,
     Outcome,
+    RateLimit,
+    ResultCache,
+    awith_progress,
     concurrency_for,
     documents,
     open_cache,
     run_tasks,
     run_threads,
+    with_progress,
 )
-from ._cache import ResultCache
-from ._errors import ModelLoadError, UnsupportedTypeError, UsageError
-from ._loop import Options, arun_extraction, run_extraction
-from ._model import default_model_path
-from ._progress import awith_progress, with_progress
-from ._prompt import dump_example
-from ._ratelimit import RateLimit
-from ._result import Result
 
 T = TypeVar("T")
 
@@ -43,12 +45,21 @@ class Extractor:
     implementing ``backends.Backend``, or ``None`` for the embedded default model.
     Hosted options: ``base_url`` (OpenAI-compatible servers), ``profile``, ``strategy``,
     ``retry`` (a ``backends.RetryPolicy``), ``api_key``, ``timeout``, ``asynchronous``.
+    ``rate_limit``: a ``RateLimit`` every request of this extractor waits for; give the
+    same one to several extractors that share an API key.
     """
 
-    def __init__(self, model: Any = None, /, **backend_options: Any) -> None:
+    def __init__(
+        self, model: Any = None, /, *, rate_limit: RateLimit | None = None, **backend_options: Any
+    ) -> None:
         if model is None and "model" in backend_options:  # Extractor(model="x.gguf")
             model = backend_options.pop("model")
-        self.backend: Backend = _backend_for(model, backend_options)
+        if rate_limit is not None and not isinstance(rate_limit, RateLimit):
+            raise UsageError(f"rate_limit must be an extract.RateLimit, not {rate_limit!r}")
+        backend = _backend_for(model, backend_options)
+        self.backend: Backend = (
+            backend if rate_limit is None else LimitedBackend(backend, rate_limit)
+        )
 
     def __repr__(self) -> str:
         return f"Extractor({self.backend.name!r})"
@@ -86,7 +97,7 @@ class Extractor:
         tokens_per_minute: float | None = None,
         progress: bool = False,
         **options: Any,
-    ) -> Iterator[Outcome]:
+    ) -> Iterator[Outcome[Any]]:
         """Extract from many texts; yields one ``Outcome`` per input, never raising for
         one document's failure.
 
@@ -101,7 +112,7 @@ class Extractor:
         workers = self._concurrency(concurrency)
         outcomes = run_threads(documents(inputs), batch.run, workers, order)
         if progress:
-            outcomes = with_progress(outcomes, target, _length(inputs))
+            outcomes = with_progress(outcomes, _length(inputs))
         return batch.closing(outcomes)
 
     async def arun_many(
@@ -116,12 +127,12 @@ class Extractor:
         tokens_per_minute: float | None = None,
         progress: bool = False,
         **options: Any,
-    ) -> AsyncIterator[Outcome]:
+    ) -> AsyncIterator[Outcome[Any]]:
         """Async ``run_many``: ``concurrency`` requests in flight (``async for``)."""
         batch = self._batch(target, cache, requests_per_minute, tokens_per_minute, options, order)
         outcomes = run_tasks(documents(inputs), batch.arun, self._concurrency(concurrency), order)
         if progress:
-            outcomes = awith_progress(outcomes, target, _length(inputs))
+            outcomes = awith_progress(outcomes, _length(inputs))
         try:
             async for outcome in outcomes:
                 yield outcome
@@ -203,49 +214,6 @@ async def aextract(target: Any, text: str, **options: Any) -> Any:
 def _check_text(text: Any) -> None:
     if not isinstance(text, str):
         raise UsageError(f"text must be a str, not {type(text).__name__}")
-
-
-def compile_target(target: Any) -> CompiledSchema:
-    try:
-        return compile_schema(target)
-    except SchemaError as exc:
-        raise UnsupportedTypeError(str(exc)) from exc
-
-
-_OPTION_NAMES = ("max_retries", "temperature", "max_tokens", "instructions", "examples", "seed")
-
-
-def parse_options(target: Any, options: dict[str, Any]) -> Options:
-    unknown = sorted(set(options) - set(_OPTION_NAMES))
-    if unknown:
-        raise UsageError(f"unknown option(s) {unknown}; known: {list(_OPTION_NAMES)}")
-    parsed = Options(
-        **{**options, "examples": tuple(_examples(target, options.get("examples", ())))}
-    )
-    if not isinstance(parsed.max_retries, int) or parsed.max_retries < 0:
-        raise UsageError("max_retries must be an int >= 0")
-    if not isinstance(parsed.max_tokens, int) or parsed.max_tokens < 1:
-        raise UsageError("max_tokens must be an int >= 1")
-    if not isinstance(parsed.temperature, (int, float)) or parsed.temperature < 0:
-        raise UsageError("temperature must be a number >= 0")
-    if parsed.seed is not None and not isinstance(parsed.seed, int):
-        raise UsageError("seed must be an int or None")
-    return parsed
-
-
-def _examples(target: Any, examples: Sequence[Any]) -> list[tuple[str, Any]]:
-    checked = []
-    compiled = compile_target(target)
-    for item in examples:
-        if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
-            raise UsageError("examples must be (text, value) pairs")
-        text, value = item
-        # An example that does not validate would teach the model a wrong answer.
-        outcome = compiled.validate(dump_example(value, target))
-        if getattr(outcome, "errors", None):
-            raise UsageError(f"example value does not validate: {outcome.errors}")
-        checked.append((text, value))
-    return checked
 
 
 def _backend_for(model: Any, options: dict[str, Any]) -> Backend:

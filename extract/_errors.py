@@ -7,9 +7,14 @@ ExtractError                   base of everything this package raises
 ├── ContextWindowError         the prompt does not fit the model's context
 ├── ExtractionError            the model never produced a valid object;
 │                              carries every attempt
+├── InputError                 a batch input cannot be read (a missing file, a line
+│                              that is not JSON, no text); reported as that input's
+│                              outcome, never raised out of a batch
 ├── ProviderError              a hosted API call failed (after transport retries):
 │                              provider, problem, status code, request id, retryable
-└── ParseError                 ``parse()``: a text holds no valid value (also a ValueError)
+├── ParseError                 ``parse()``: a text holds no valid value (also a ValueError)
+└── UnrepairableOutputError    ``repair_json()``: no JSON could be recovered (also a
+                               ValueError)
 """
 
 from __future__ import annotations
@@ -28,6 +33,12 @@ class ExtractError(Exception):
 
 class UsageError(ExtractError, TypeError):
     """The API was called with arguments it cannot work with."""
+
+
+class InputError(ExtractError):
+    """One batch input cannot be read: a missing file, a JSON line that is not JSON, a
+    row without text. Batches report it as that input's ``Outcome`` (``error_type ==
+    "InputError"``) and go on."""
 
 
 class UnsupportedTypeError(UsageError):

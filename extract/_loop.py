@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Generator, Iterator, Sequence
@@ -10,7 +9,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from backends import Backend, Completion, ContextWindowExceeded, ProviderFailure, Request
+from backends import (
+    Backend,
+    Completion,
+    ContextWindowExceeded,
+    ProviderFailure,
+    Request,
+    acomplete,
+    adrive,
+    drive,
+)
 from schemas import CompiledSchema, ConstraintReport, Invalid, tool_schema
 
 from ._errors import ContextWindowError, ExtractionError, ProviderError
@@ -36,34 +44,24 @@ def run_extraction(
     backend: Backend, target: Any, compiled: CompiledSchema, text: str, options: Options
 ) -> Result[Any]:
     """The loop, driven with blocking calls."""
-    steps = extraction_steps(backend, target, compiled, text, options)
-    request = next(steps)
-    while True:
+
+    def call(request: Request) -> Completion:
         with _mapped_backend_errors():
-            completion = backend.complete(request)
-        try:
-            request = steps.send(completion)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+            return backend.complete(request)
+
+    return drive(extraction_steps(backend, target, compiled, text, options), call)
 
 
 async def arun_extraction(
     backend: Backend, target: Any, compiled: CompiledSchema, text: str, options: Options
 ) -> Result[Any]:
     """The same loop, awaiting the backend; cancelling it cancels the request in flight."""
-    acomplete = getattr(backend, "acomplete", None)
-    steps = extraction_steps(backend, target, compiled, text, options)
-    request = next(steps)
-    while True:
+
+    async def call(request: Request) -> Completion:
         with _mapped_backend_errors():
-            if acomplete is not None:
-                completion = await acomplete(request)
-            else:  # a blocking backend: off the event loop
-                completion = await asyncio.to_thread(backend.complete, request)
-        try:
-            request = steps.send(completion)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+            return await acomplete(backend, request)
+
+    return await adrive(extraction_steps(backend, target, compiled, text, options), call)
 
 
 @contextmanager

@@ -6,8 +6,8 @@ from typing import Any, TypeVar, overload
 
 from schemas import Invalid
 
-from ._api import compile_target
 from ._errors import ParseError
+from ._options import compile_target
 from ._repair import UnrepairableOutputError, repair_json
 
 T = TypeVar("T")

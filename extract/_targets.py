@@ -14,9 +14,10 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from ._api import Extractor, compile_target, parse_options
-from ._batch import Batch, open_cache
+from ._api import Extractor
 from ._errors import UsageError
+from ._options import compile_target, parse_options
+from .batch import Batch, open_cache
 
 
 def load_target(spec: str) -> Any:

@@ -18,9 +18,9 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._batch import Batch, Document, Outcome, concurrency_for, outcome_line, run_threads
-from ._errors import ModelLoadError, UsageError
+from ._errors import InputError, ModelLoadError, UsageError
 from ._targets import batch_for, load_target
+from .batch import Batch, Document, Outcome, concurrency_for, outcome_line, run_threads
 
 if TYPE_CHECKING:
     import pyarrow
@@ -113,16 +113,14 @@ class _ExtractActor:
         ]
         return pyarrow.Table.from_pylist(rows, schema=row_schema())
 
-    def _documents(self, ids: list[Any], texts: list[Any]) -> Iterator[Document | Outcome]:
+    def _documents(self, ids: list[Any], texts: list[Any]) -> Iterator[Document | Outcome[Any]]:
         for ident, text in zip(ids, texts, strict=True):
             if ident is None:
-                yield Outcome("", error=f"InputError: a row has no {self.id_column!r}")
+                yield Outcome.failed("", InputError.__name__, f"a row has no {self.id_column!r}")
             elif not isinstance(text, str):
                 found = type(text).__name__
-                yield Outcome(
-                    str(ident),
-                    error=f"InputError: column {self.text_column!r} is not text ({found})",
-                )
+                message = f"column {self.text_column!r} is not text ({found})"
+                yield Outcome.failed(str(ident), InputError.__name__, message)
             else:
                 yield Document(str(ident), text)
 
@@ -163,7 +161,7 @@ def extract_dataset(
     import ray
     import ray.data
 
-    from ._api import compile_target, parse_options
+    from ._options import compile_target, parse_options
 
     if threads < 1 or (workers is not None and workers < 1) or batch_size < 1:
         raise UsageError("extract_dataset: workers, threads and batch_size must be at least 1")
@@ -258,7 +256,7 @@ def _ship_project_modules() -> None:
 
 
 def run_lines(
-    pending: Iterator[Document | Outcome],
+    pending: Iterator[Document | Outcome[Any]],
     target: Any,
     *,
     address: str | None = None,

@@ -84,6 +84,10 @@ class FaultyBackend:
 
 
 class AsyncFaultyBackend(FaultyBackend):
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(asynchronous=True)
+
     async def acomplete(self, request: Request) -> Completion:
         self._enter()
         try:

@@ -19,8 +19,35 @@ def test_all_is_sorted_and_complete() -> None:
     # "@py_builtins": pytest rewrites asserts in a plugin's whole distribution.
     public = {name for name in vars(extract) if not name.startswith(("_", "@"))}
     # Submodules become attributes once imported.
-    modules = {"cli", "ray", "testing", "pytest_plugin"}
-    assert public - modules == set(extract.__all__)
+    modules = {"batch", "cli", "ray", "testing", "pytest_plugin"}
+    # ingest and retry_quarantine import SQLAlchemy on first use (module __getattr__).
+    lazy = {"ingest", "retry_quarantine"}
+    assert public - modules - lazy == set(extract.__all__) - lazy
+    assert all(callable(getattr(extract, name)) for name in lazy)
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        extract.nothing  # noqa: B018
+
+
+def test_importing_extract_leaves_sqlalchemy_unimported() -> None:
+    code = "import sys, extract; print('sqlalchemy' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "False", done.stderr
+
+
+def test_new_public_names() -> None:
+    assert issubclass(extract.InputError, extract.ExtractError)
+    tree = sys.modules["extract._errors"].__doc__ or ""
+    errors = [n for n in extract.__all__ if isinstance(getattr(extract, n), type)
+              and issubclass(getattr(extract, n), extract.ExtractError)]  # fmt: skip
+    assert [n for n in errors if n not in tree] == []  # the tree names every error
+    report = extract.IngestReport(read=2, loaded=1, quarantined=1)
+    assert report.accounted and "2 read, 1 loaded" in report.summary()
+    failed = extract.Outcome.of_exception("d", extract.InputError("no text"))
+    assert (failed.ok, failed.error_type, failed.error) == (
+        False,
+        "InputError",
+        "InputError: no text",
+    )
 
 
 def test_error_tree() -> None:

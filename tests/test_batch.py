@@ -18,8 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import extract
-from extract._batch_cli import ResumableOutput
-from extract._ratelimit import LimitedBackend, RateLimit, Reservation
+from extract.batch import ResumableOutput
+from extract.batch._ratelimit import LimitedBackend, RateLimit, Reservation
 
 from .batch_fakes import FATES, AsyncFaultyBackend, FaultyBackend, Item
 
@@ -282,8 +282,7 @@ def test_parquet_inputs_give_documents_and_say_what_is_wrong(tmp_path: Path) -> 
     pyarrow = pytest.importorskip("pyarrow")
     parquet = pytest.importorskip("pyarrow.parquet")
 
-    from extract._batch import Document
-    from extract._batch_cli import count_inputs, read_inputs
+    from extract.batch import Document, count_inputs, read_inputs
 
     with_ids = tmp_path / "a.parquet"
     parquet.write_table(
@@ -297,12 +296,12 @@ def test_parquet_inputs_give_documents_and_say_what_is_wrong(tmp_path: Path) -> 
     broken.write_bytes(b"PAR1 not really")
     items = list(read_inputs([str(tmp_path / "*.parquet")]))
     assert items[:2] == [Document("x", "one"), Document(f"{with_ids}:2", "two")]
-    assert items[2] == extract.Outcome(
-        f"{with_ids}:3", error='InputError: row 3 has no "text" string'
+    assert items[2] == extract.Outcome.failed(
+        f"{with_ids}:3", "InputError", 'row 3 has no "text" string'
     )
     assert items[3] == Document(f"{no_ids}:1", "three")
-    assert items[4] == extract.Outcome(
-        str(no_text), error=f'InputError: {no_text} has no "text" column'
+    assert items[4] == extract.Outcome.failed(
+        str(no_text), "InputError", f'{no_text} has no "text" column'
     )
     assert isinstance(items[5], extract.Outcome) and items[5].error
     assert items[5].error.startswith(f"InputError: cannot read {broken}")
@@ -365,7 +364,7 @@ def test_workers_opening_a_new_cache_at_once_all_get_it(tmp_path: Path) -> None:
 
 def test_concurrency_is_capped_by_what_the_backend_declares_not_by_grammar() -> None:
     from backends import Capabilities
-    from extract._batch import concurrency_for
+    from extract.batch import concurrency_for
     from extract.testing import FakeBackend
 
     fake = FakeBackend()  # enforces a grammar, but serves any number of callers
@@ -385,3 +384,15 @@ def test_concurrency_is_capped_by_what_the_backend_declares_not_by_grammar() -> 
 @pytest.mark.model
 def test_the_local_backend_serves_one_request_at_a_time(extractor: Any) -> None:
     assert extractor.backend.capabilities.max_concurrency == 1
+
+
+def test_one_rate_limit_shared_by_two_extractors_counts_both() -> None:
+    limit = extract.RateLimit(requests_per_minute=3)
+    first = extract.Extractor(FaultyBackend(), rate_limit=limit)
+    second = extract.Extractor(FaultyBackend(), rate_limit=limit)
+    assert first.extract(Item, "doc 0 ok", max_retries=0) == Item(n=0)
+    assert first.extract(Item, "doc 1 ok", max_retries=0) == Item(n=1)
+    assert second.extract(Item, "doc 2 ok", max_retries=0) == Item(n=2)
+    assert isinstance(limit.reserve(), float)  # three requests this minute: wait
+    with pytest.raises(extract.UsageError, match="rate_limit must be"):
+        extract.Extractor(FaultyBackend(), rate_limit=60)  # type: ignore[arg-type]

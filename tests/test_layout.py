@@ -97,6 +97,47 @@ def test_layers_point_one_way(package: str) -> None:
     assert wrong == set()
 
 
+# The rooms inside extract/, top to bottom: a module imports only from its own room or
+# from rooms below it (cli -> ray/targets -> api -> batch/ingest -> the core).
+ROOMS = (
+    ("extract", "extract.pytest_plugin"),  # the public surface re-exports everything
+    ("extract.cli",),
+    ("extract.ray", "extract._targets"),
+    ("extract._api", "extract._parse", "extract.testing"),
+    ("extract.batch", "extract._ingest"),
+    ("extract._options",),
+    ("extract._loop", "extract._prompt", "extract._repair"),
+    ("extract._result", "extract._errors", "extract._model"),
+)
+
+
+def _room(module: str) -> int:
+    """The room's depth: its longest matching prefix decides (extract.batch._engine is in
+    extract.batch, not in extract)."""
+    best = max(
+        (prefix for room in ROOMS for prefix in room
+         if module == prefix or module.startswith(prefix + ".")),
+        key=len,
+    )  # fmt: skip
+    return next(depth for depth, room in enumerate(ROOMS) if best in room)
+
+
+def test_every_extract_module_has_a_room() -> None:
+    names = [name for name in GRAPH if name.split(".")[0] == "extract"]
+    assert {_room(name) for name in names} == set(range(len(ROOMS)))
+
+
+def test_rooms_import_downwards() -> None:
+    upward = {
+        (name, target)
+        for name, targets in GRAPH.items()
+        if name.split(".")[0] == "extract"
+        for target in targets
+        if target.split(".")[0] == "extract" and _room(target) < _room(name)
+    }
+    assert upward == set()
+
+
 def test_no_module_is_much_over_600_lines() -> None:
     sizes = {name: len(path.read_text().splitlines()) for name, path in _modules().items()}
     assert {name: n for name, n in sizes.items() if n > 650} == {}

@@ -240,7 +240,7 @@ def test_a_long_prompt_is_evaluated_in_one_batch_with_the_defaults(extractor: An
 
 @pytest.mark.model
 def test_a_full_record_decodes_on_this_cpu(extractor: Any) -> None:
-    from extract._demo import Invoice
+    from extract.cli._demo import Invoice
 
     text = (ROOT / "extract" / "samples" / "invoice.txt").read_text()
     result = extractor.run(Invoice, text)

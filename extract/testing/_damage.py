@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from schemas import Invalid
 
-from .._api import compile_target
+from .._options import compile_target
 from ._instances import json_values
 
 Damage = Literal[

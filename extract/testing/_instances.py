@@ -12,7 +12,7 @@ from pydantic import TypeAdapter
 import schemas
 from schemas import Invalid
 
-from .._api import compile_target
+from .._options import compile_target
 
 _REJECTED = object()  # a generated value the validator refused (custom validators...)
 

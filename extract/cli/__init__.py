@@ -8,13 +8,13 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ._batch_cli import add_run_parser
-from ._errors import ExtractError, UsageError
-from ._targets import load_target
+from .._errors import ExtractError, UsageError
+from .._targets import load_target
+from ._run import add_run_parser
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from ._api import compile_target
+    from .._options import compile_target
 
     spec = args.target or args.schema
     if not spec:
@@ -30,7 +30,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from pydantic import BaseModel
 
-    from ._db import ingest, retry_quarantine
+    from .._ingest import ingest, retry_quarantine
 
     model = load_target(args.schema)
     if not (isinstance(model, type) and issubclass(model, BaseModel)):

@@ -18,8 +18,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ._loop import Options
-from ._prompt import dump_example
+from .._loop import Options
+from .._prompt import dump_example
 
 
 def default_cache_path() -> Path:

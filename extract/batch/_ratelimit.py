@@ -9,9 +9,9 @@ import threading
 import time
 from dataclasses import dataclass
 
-from backends import Backend, Capabilities, Completion, Request
+from backends import Backend, Capabilities, Completion, Request, acomplete
 
-from ._errors import UsageError
+from .._errors import UsageError
 
 # Characters per token when guessing a prompt's size before it is sent (English text
 # and JSON run 3-4; guessing low would let a burst through).
@@ -116,10 +116,6 @@ class LimitedBackend:
 
     async def acomplete(self, request: Request) -> Completion:
         reservation = await self.limit.aacquire(estimate_tokens(request))
-        acomplete = getattr(self.inner, "acomplete", None)
-        if acomplete is not None:
-            completion: Completion = await acomplete(request)
-        else:  # a blocking backend: off the event loop
-            completion = await asyncio.to_thread(self.inner.complete, request)
+        completion = await acomplete(self.inner, request)
         self.limit.settle(reservation, completion.prompt_tokens + completion.completion_tokens)
         return completion

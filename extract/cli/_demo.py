@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, EmailStr, Field
 
-from ._api import Extractor
-from ._errors import ExtractionError
+from .._api import Extractor
+from .._errors import ExtractionError
 
 # Bounded strings keep a small model from rambling: the grammar ends them in time.
 Short = Annotated[str, Field(max_length=40)]

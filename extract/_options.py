@@ -1,0 +1,55 @@
+"""A target compiled once and per-call options checked, before any model is asked."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from schemas import CompiledSchema, SchemaError, compile_schema
+
+from ._errors import UnsupportedTypeError, UsageError
+from ._loop import Options
+from ._prompt import dump_example
+
+
+def compile_target(target: Any) -> CompiledSchema:
+    try:
+        return compile_schema(target)
+    except SchemaError as exc:
+        raise UnsupportedTypeError(str(exc)) from exc
+
+
+_OPTION_NAMES = ("max_retries", "temperature", "max_tokens", "instructions", "examples", "seed")
+
+
+def parse_options(target: Any, options: dict[str, Any]) -> Options:
+    unknown = sorted(set(options) - set(_OPTION_NAMES))
+    if unknown:
+        raise UsageError(f"unknown option(s) {unknown}; known: {list(_OPTION_NAMES)}")
+    parsed = Options(
+        **{**options, "examples": tuple(_examples(target, options.get("examples", ())))}
+    )
+    if not isinstance(parsed.max_retries, int) or parsed.max_retries < 0:
+        raise UsageError("max_retries must be an int >= 0")
+    if not isinstance(parsed.max_tokens, int) or parsed.max_tokens < 1:
+        raise UsageError("max_tokens must be an int >= 1")
+    if not isinstance(parsed.temperature, (int, float)) or parsed.temperature < 0:
+        raise UsageError("temperature must be a number >= 0")
+    if parsed.seed is not None and not isinstance(parsed.seed, int):
+        raise UsageError("seed must be an int or None")
+    return parsed
+
+
+def _examples(target: Any, examples: Sequence[Any]) -> list[tuple[str, Any]]:
+    checked = []
+    compiled = compile_target(target)
+    for item in examples:
+        if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
+            raise UsageError("examples must be (text, value) pairs")
+        text, value = item
+        # An example that does not validate would teach the model a wrong answer.
+        outcome = compiled.validate(dump_example(value, target))
+        if getattr(outcome, "errors", None):
+            raise UsageError(f"example value does not validate: {outcome.errors}")
+        checked.append((text, value))
+    return checked

@@ -1,0 +1,166 @@
+"""Documents named by paths: files, folders, globs, JSON Lines and Parquet files, each
+document once, and what cannot be read as a failed outcome saying why."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from .._errors import InputError
+from ._engine import Document, Outcome, documents
+
+_GLOB = set("*?[")
+
+
+def read_inputs(specs: Iterable[str]) -> Iterator[Document | Outcome[Any]]:
+    """Every document named by ``specs``, in order; what cannot be read is a failed
+    outcome with the reason, never a crash.
+
+    A ``.jsonl`` file gives one document per line (``{"id": ..., "text": ...}``; the id
+    defaults to ``FILE:LINE``), a ``.parquet`` file one per row (``text`` and optional
+    ``id`` columns; ``FILE:ROW``); a folder gives each file under it; a glob each match;
+    any other file is one document whose id is its path.
+    """
+    return documents(_records(specs), kind=InputError.__name__)
+
+
+def _bad(ident: str, message: str) -> Outcome[Any]:
+    return Outcome.failed(ident, InputError.__name__, message)
+
+
+def _records(specs: Iterable[str]) -> Iterator[dict[str, Any] | Outcome[Any]]:
+    for spec in specs:
+        paths = expand(spec)
+        if not paths:
+            yield _bad(spec, f"no file matches {spec!r}")
+        for path in paths:
+            if path.endswith(".jsonl"):
+                yield from _jsonl_records(path)
+            elif path.endswith(".parquet"):
+                yield from _parquet_records(path)
+            else:
+                yield _file_record(path)
+
+
+def expand(spec: str) -> list[str]:
+    """The files one ``--input`` names: a glob's matches, a folder's files (hidden ones
+    left out), or the path itself."""
+    if any(c in _GLOB for c in spec) and not os.path.exists(spec):
+        return sorted(p for p in glob.glob(spec, recursive=True) if os.path.isfile(p))
+    if os.path.isdir(spec):
+        return sorted(
+            str(p)
+            for p in Path(spec).rglob("*")
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(spec).parts)
+        )
+    return [spec]
+
+
+def count_inputs(specs: Iterable[str]) -> int:
+    """About how many documents ``read_inputs`` will give (for the ETA), without
+    parsing: a file counts one, a ``.jsonl`` file its non-blank lines."""
+    total = 0
+    for spec in specs:
+        for path in expand(spec) or [spec]:
+            if path.endswith(".parquet"):
+                total += _parquet_rows(path)
+                continue
+            if not path.endswith(".jsonl"):
+                total += 1
+                continue
+            try:
+                with open(path, "rb") as f:
+                    total += sum(1 for line in f if line.strip())
+            except OSError:
+                total += 1
+    return total
+
+
+def _file_record(path: str) -> dict[str, Any] | Outcome[Any]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return {"id": path, "text": f.read(), "where": path}
+    except (OSError, UnicodeDecodeError) as exc:
+        return _bad(path, f"cannot read {path}: {exc}")
+
+
+def _jsonl_records(path: str) -> Iterator[dict[str, Any] | Outcome[Any]]:
+    try:
+        f = open(path, encoding="utf-8")  # noqa: SIM115 - closed below, read lazily
+    except OSError as exc:
+        yield _bad(path, f"cannot read {path}: {exc}")
+        return
+    with f:
+        number = 0
+        try:
+            for number, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                fallback = f"{path}:{number}"
+                try:
+                    record = json.loads(line)
+                except ValueError as exc:
+                    yield _bad(fallback, f"line {number} is not JSON: {exc}")
+                    continue
+                if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+                    yield _bad(fallback, f'line {number} has no "text" string')
+                    continue
+                ident = str(record.get("id", fallback))
+                yield {"id": ident, "text": record["text"], "where": fallback}
+        except UnicodeDecodeError as exc:
+            yield _bad(f"{path}:{number + 1}", f"not UTF-8: {exc}")
+
+
+def _parquet_records(path: str) -> Iterator[dict[str, Any] | Outcome[Any]]:
+    """A Parquet file's rows: a ``text`` column and, optionally, ``id`` (default
+    ``FILE:ROW``)."""
+    try:
+        import pyarrow.parquet
+    except ImportError:
+        message = "reading Parquet needs pyarrow: pip install 'structured-extract[ray]'"
+        yield _bad(path, message)
+        return
+    try:
+        table = pyarrow.parquet.ParquetFile(path)
+        names = table.schema_arrow.names
+    except Exception as exc:  # pyarrow raises several types for unreadable files
+        yield _bad(path, f"cannot read {path}: {exc}")
+        return
+    if "text" not in names:
+        yield _bad(path, f'{path} has no "text" column')
+        return
+    number = 0
+    batches = table.iter_batches(columns=["text", *(["id"] if "id" in names else [])])
+    while True:
+        try:
+            batch = next(batches, None)
+        except Exception as exc:  # a damaged row group: the rest of the file is lost
+            where = f"{path}:{number + 1}"
+            yield _bad(where, f"cannot read {path} after row {number}: {exc}")
+            return
+        if batch is None:
+            return
+        for row in batch.to_pylist():
+            number += 1
+            fallback = f"{path}:{number}"
+            if not isinstance(row["text"], str):
+                yield _bad(fallback, f'row {number} has no "text" string')
+                continue
+            ident = fallback if row.get("id") is None else str(row["id"])
+            yield {"id": ident, "text": row["text"], "where": fallback}
+
+
+def _parquet_rows(path: str) -> int:
+    try:
+        import pyarrow.parquet
+
+        table = pyarrow.parquet.ParquetFile(path)
+        if "text" not in table.schema_arrow.names:
+            return 1  # reported as one failed input
+        return int(table.metadata.num_rows)
+    except Exception:  # unreadable: reported as one failed input
+        return 1
