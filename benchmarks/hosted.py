@@ -35,9 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.*, benchma
 import openai
 
 import extract
-from benchmarks.corpus import TASKS, field_accuracy, load
+from benchmarks.corpus import TASKS, field_scores, load
 from extract._model import default_model_path
 from extract._prompt import build_messages
+from extract.evaluation import Counts
 from schemas import compile_schema
 from tests.llama_server import running_llama_server
 
@@ -110,7 +111,7 @@ def main() -> int:
     logging.getLogger("instructor").setLevel(logging.CRITICAL)  # it logs every failed try
 
     documents = [(task, doc) for task in args.tasks.split(",") for doc in load(task)[: args.limit]]
-    stats: dict[str, dict[str, list[float]]] = {}
+    stats: dict[str, dict[str, list[Any]]] = {}
     names = ("ours", "instructor TOOLS", "instructor JSON")
     with ExitStack() as servers:
         clients = {
@@ -123,7 +124,7 @@ def main() -> int:
             "instructor JSON": instructor_system(clients["instructor JSON"], "JSON"),
         }
         for name in systems:
-            stats[name] = {"valid": [], "requests": [], "seconds": [], "hit": [], "fields": []}
+            stats[name] = {"valid": [], "requests": [], "seconds": [], "fields": []}
         for number, (task, doc) in enumerate(documents, 1):
             target = TASKS[task][0]
             for name, run in systems.items():  # interleaved
@@ -135,25 +136,24 @@ def main() -> int:
                 except Exception:  # no valid value: counted as such, with its requests
                     value = None
                 seconds = time.perf_counter() - started
-                hit, fields = field_accuracy(value, doc.gold)
+                fields = field_scores(task, value, doc.gold)
                 row = stats[name]
                 row["valid"].append(value is not None)
                 row["requests"].append(counted.requests - before)
                 row["seconds"].append(seconds)
-                row["hit"].append(hit)
                 row["fields"].append(fields)
             print(f"\r{number}/{len(documents)} documents", end="", file=sys.stderr, flush=True)
         print(file=sys.stderr)
 
     summary = {name: _summarise(row) for name, row in stats.items()}
     print(f"{len(documents)} documents ({args.tasks}), max_retries={RETRIES}, a server each\n")
-    print("| system | valid | requests/doc | p50 s | p95 s | field accuracy | ours p50 / this |")
+    print("| system | valid | requests/doc | p50 s | p95 s | field F1 | ours p50 / this |")
     print("|---|---|---|---|---|---|---|")
     base = summary["ours"]["p50_s"]
     for name, s in summary.items():
         print(
             f"| {name} | {s['valid_rate']:.0%} | {s['requests_per_doc']:.2f} | {s['p50_s']:.2f} "
-            f"| {s['p95_s']:.2f} | {s['field_accuracy']:.1%} | {base / s['p50_s']:.2f}x |"
+            f"| {s['p95_s']:.2f} | {s['field_f1']:.3f} | {base / s['p50_s']:.2f}x |"
         )
     if args.json_out:
         payload = {"documents": len(documents), "tasks": args.tasks, "systems": summary}
@@ -161,14 +161,21 @@ def main() -> int:
     return 0
 
 
-def _summarise(row: dict[str, list[float]]) -> dict[str, float]:
+def _summed(counts: list[Any]) -> Counts:
+    total = Counts()
+    for c in counts:
+        total.add(c)
+    return total
+
+
+def _summarise(row: dict[str, list[Any]]) -> dict[str, float]:
     seconds = sorted(row["seconds"])
     return {
         "valid_rate": sum(row["valid"]) / len(row["valid"]),
         "requests_per_doc": statistics.mean(row["requests"]),
         "p50_s": statistics.median(seconds),
         "p95_s": seconds[min(len(seconds) - 1, round(0.95 * (len(seconds) - 1)))],
-        "field_accuracy": sum(row["hit"]) / max(1, sum(row["fields"])),
+        "field_f1": _summed(row["fields"]).f1,
     }
 
 

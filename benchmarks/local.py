@@ -25,7 +25,7 @@ Systems:
   output is not expected to be valid).
 
 Reported per system: records/s, ms/record p50/p95, output tokens and forward passes per
-record, output tokens per wall-clock second, valid-object rate, retries, field accuracy
+record, output tokens per wall-clock second, valid-object rate, retries, field F1
 against the gold records, and grammar compile time (first and cached); then ours ÷ each
 peer; and the per-token cost of our constrained decoding against plain greedy decoding.
 """
@@ -57,9 +57,10 @@ from pydantic import TypeAdapter
 import extract
 from backends import Request
 from backends.llamacpp import LlamaCppBackend
-from benchmarks.corpus import TASKS, field_accuracy, load
+from benchmarks.corpus import TASKS, field_scores, load
 from extract._model import default_model_path
 from extract._prompt import build_messages
+from extract.evaluation import Counts
 from schemas import clear_cache, compile_schema
 
 RETRIES = 2
@@ -229,8 +230,7 @@ class Stats:
     passes: list[int] = field(default_factory=list)
     calls: list[int] = field(default_factory=list)
     valid: list[bool] = field(default_factory=list)
-    hit: int = 0
-    fields: int = 0
+    fields: Counts = field(default_factory=Counts)  # the project's scorer, summed
 
     def summary(self) -> dict[str, float]:
         ordered = sorted(self.seconds)
@@ -244,7 +244,9 @@ class Stats:
             "tokens_per_s": sum(self.tokens) / total,
             "valid_rate": sum(self.valid) / len(self.valid),
             "retries_per_record": statistics.mean(self.calls) - 1,
-            "field_accuracy": self.hit / max(1, self.fields),
+            "field_precision": self.fields.precision,
+            "field_recall": self.fields.recall,
+            "field_f1": self.fields.f1,
         }
 
 
@@ -353,9 +355,7 @@ def main() -> int:
             row.tokens.append(outcome.output_tokens)
             row.calls.append(outcome.calls)
             row.valid.append(outcome.value is not None)
-            hit, fields = field_accuracy(outcome.value, doc.gold)
-            row.hit += hit
-            row.fields += fields
+            row.fields.add(field_scores(task, outcome.value, doc.gold))
         print(f"\r{number}/{len(documents)} documents", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
 
@@ -403,7 +403,7 @@ def table(
         f"max_tokens={MAX_TOKENS}, ours and instructor max_retries={RETRIES}",
         "",
         "| system | records/s | ms/record p50 | p95 | tokens/record | forward passes/record "
-        "| tokens/s (wall) | valid | retries/record | field accuracy | ours records/s ÷ this |",
+        "| tokens/s (wall) | valid | retries/record | field F1 | ours records/s ÷ this |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, s in summary.items():
@@ -412,7 +412,7 @@ def table(
             f"| {name} | {s['records_per_s']:.2f} | {s['p50_ms']:.0f} | {s['p95_ms']:.0f} "
             f"| {s['tokens_per_record']:.1f} | {s['passes_per_record']:.1f} "
             f"| {s['tokens_per_s']:.1f} | {s['valid_rate']:.0%} "
-            f"| {s['retries_per_record']:.2f} | {s['field_accuracy']:.1%} | {ratio} |"
+            f"| {s['retries_per_record']:.2f} | {s['field_f1']:.3f} | {ratio} |"
         )
     if compiled:
         lines += ["", "| grammar compile | first ms | cached ms |", "|---|---|---|"]

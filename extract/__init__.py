@@ -26,6 +26,7 @@ from ._parse import parse
 from ._repair import Repaired, UnrepairableOutputError, repair_json
 from ._result import Attempt, Result, Usage
 from .batch import Outcome, RateLimit, ResultCache
+from .evaluation import Dataset, EvalReport, evaluate
 
 if _TYPE_CHECKING:
     from ._ingest import ingest, retry_quarantine
@@ -48,6 +49,8 @@ def __getattr__(name: str) -> _Any:
 __all__ = [
     "Attempt",
     "ContextWindowError",
+    "Dataset",
+    "EvalReport",
     "ExtractError",
     "ExtractionError",
     "Extractor",
@@ -67,6 +70,7 @@ __all__ = [
     "UsageError",
     "aextract",
     "default_extractor",
+    "evaluate",
     "extract",
     "ingest",
     "parse",

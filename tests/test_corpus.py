@@ -22,7 +22,7 @@ from benchmarks.corpus import (
     Invoice,
     LineItem,
     TeamMember,
-    field_accuracy,
+    field_scores,
     load,
 )
 from extract.testing import instances
@@ -35,7 +35,7 @@ ALL_DOCS = [doc for docs in DOCS.values() for doc in docs]
 
 
 def leaf_paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Paths to every leaf of a JSON value (the leaves field_accuracy counts)."""
+    """Paths to every leaf of a JSON value."""
     if isinstance(value, dict):
         return [p for k, v in value.items() for p in leaf_paths(v, (*path, k))]
     if isinstance(value, list):
@@ -44,7 +44,7 @@ def leaf_paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 
 
 def different(value: Any) -> Any:
-    """A leaf value that can never match ``value`` under field_accuracy's rule."""
+    """A leaf value that never matches ``value`` (text compares case-folded)."""
     if isinstance(value, str):
         return "other" if value.strip().casefold() == "perturbed" else "perturbed"
     if isinstance(value, bool):
@@ -148,20 +148,32 @@ def test_load_names_file_and_line_of_a_bad_line(
         load("contact")
 
 
-# --- field_accuracy ------------------------------------------------------------------------
+# --- field_scores: the project's scorer on the corpus models --------------------------------
 
 
-def test_gold_against_itself_matches_every_field() -> None:
-    for doc in ALL_DOCS:
-        gold = doc.gold
-        if isinstance(gold, Contact):
-            n = 6
-        elif isinstance(gold, Invoice):
-            n = 6 + 3 * len(gold.items)
-        else:
-            n = 3 * len(gold)
-        assert field_accuracy(gold, gold) == (n, n), doc.id
-        assert field_accuracy(copy.deepcopy(gold), gold) == (n, n), doc.id
+def _counts(task: str, predicted: Any, gold: Any) -> tuple[int, int, int]:
+    c = field_scores(task, predicted, gold)
+    return c.tp, c.fp, c.fn
+
+
+def _leaves(value: Any) -> int:
+    """Non-empty leaves: the gold values a prediction can find."""
+    return sum(1 for path in leaf_paths(to_jsonable_python(value)) if _at(value, path) is not None)
+
+
+def _at(value: Any, path: tuple[Any, ...]) -> Any:
+    node = to_jsonable_python(value)
+    for key in path:
+        node = node[key]
+    return node
+
+
+def test_gold_against_itself_finds_every_value() -> None:
+    for task, docs in DOCS.items():
+        for doc in docs:
+            n = _leaves(doc.gold)
+            assert _counts(task, doc.gold, doc.gold) == (n, 0, 0), doc.id
+            assert _counts(task, copy.deepcopy(doc.gold), doc.gold) == (n, 0, 0), doc.id
 
 
 CONTACT = Contact(name="Marta Kowalczyk", email="marta@example.com", city="Krakow")
@@ -182,94 +194,79 @@ TEAM = [
 ]
 
 
-def test_a_changed_field_costs_exactly_one() -> None:
-    assert field_accuracy(CONTACT.model_copy(update={"city": "Warsaw"}), CONTACT) == (5, 6)
-    assert field_accuracy(CONTACT.model_copy(update={"phone": "1"}), CONTACT) == (5, 6)
-    assert field_accuracy(CONTACT.model_copy(update={"email": None}), CONTACT) == (5, 6)
+def test_a_wrong_value_is_a_false_positive_and_a_false_negative() -> None:
+    assert _counts("contact", CONTACT.model_copy(update={"city": "Warsaw"}), CONTACT) == (2, 1, 1)
+    assert _counts("contact", CONTACT.model_copy(update={"email": None}), CONTACT) == (2, 0, 1)
+    assert _counts("contact", CONTACT.model_copy(update={"phone": "1"}), CONTACT) == (3, 1, 0)
     late = INVOICE.model_copy(update={"issued": datetime.date(2024, 3, 6)})
-    assert field_accuracy(late, INVOICE) == (11, 12)
+    assert _counts("invoice", late, INVOICE) == (10, 1, 1)
     items = [INVOICE.items[0], INVOICE.items[1].model_copy(update={"quantity": 3})]
-    assert field_accuracy(INVOICE.model_copy(update={"items": items}), INVOICE) == (11, 12)
+    assert _counts("invoice", INVOICE.model_copy(update={"items": items}), INVOICE) == (10, 1, 1)
     team = [TEAM[0], TEAM[1].model_copy(update={"area": "design"})]
-    assert field_accuracy(team, TEAM) == (5, 6)
+    assert _counts("team", team, TEAM) == (5, 1, 1)
 
 
-def test_strings_ignore_case_and_outer_whitespace_only() -> None:
-    shouty = CONTACT.model_copy(update={"name": "  MARTA kowalczyk\n", "city": "KRAKOW "})
-    assert field_accuracy(shouty, CONTACT) == (6, 6)
-    spaced = CONTACT.model_copy(update={"name": "Marta  Kowalczyk"})  # inner space counts
-    assert field_accuracy(spaced, CONTACT) == (5, 6)
+def test_text_ignores_case_and_spacing() -> None:
+    shouty = CONTACT.model_copy(update={"name": "  MARTA   kowalczyk\n", "city": "KRAKOW "})
+    assert _counts("contact", shouty, CONTACT) == (3, 0, 0)
 
 
-def test_floats_within_relative_tolerance() -> None:
+def test_numbers_within_relative_tolerance() -> None:
     def priced(price: float) -> Invoice:
         items = [INVOICE.items[0].model_copy(update={"unit_price": price}), INVOICE.items[1]]
         return INVOICE.model_copy(update={"items": items})
 
-    assert field_accuracy(priced(850.0 * (1 + 1e-9)), INVOICE) == (12, 12)
-    assert field_accuracy(priced(850.01), INVOICE) == (11, 12)
+    assert _counts("invoice", priced(850.0 * (1 + 1e-9)), INVOICE) == (11, 0, 0)
+    assert _counts("invoice", priced(850.01), INVOICE) == (10, 1, 1)
 
 
-def test_plain_json_predictions_compare_like_models() -> None:
-    as_json = INVOICE.model_dump(mode="json")
-    assert field_accuracy(as_json, INVOICE) == (12, 12)
-    as_json["items"][0]["unit_price"] = 850  # an int where the gold has a float
-    assert field_accuracy(as_json, INVOICE) == (12, 12)
-    as_json["issued"] = "2024-03-05 "
-    assert field_accuracy(as_json, INVOICE) == (12, 12)
-    del as_json["buyer"]  # absent is wrong, even where the gold is None
-    assert field_accuracy(as_json, INVOICE) == (11, 12)
-    as_json["notes"] = "ignored"
-    assert field_accuracy(as_json, INVOICE) == (11, 12)
+def test_a_failed_extraction_misses_everything() -> None:
+    assert _counts("contact", None, CONTACT) == (0, 0, 3)
+    assert _counts("invoice", None, INVOICE) == (0, 0, 11)
+    assert _counts("team", None, TEAM) == (0, 0, 6)
+    assert _counts("team", {"name": "x"}, TEAM) == (0, 1, 6)  # the wrong shape finds nothing
 
 
-def test_failed_extraction_scores_zero() -> None:
-    assert field_accuracy(None, CONTACT) == (0, 6)
-    assert field_accuracy(None, INVOICE) == (0, 12)
-    assert field_accuracy(None, TEAM) == (0, 6)
-    assert field_accuracy("not a record", CONTACT) == (0, 6)
-    assert field_accuracy({"name": "x"}, TEAM) == (0, 6)
-
-
-def test_list_length_mismatch() -> None:
-    assert field_accuracy(TEAM[:1], TEAM) == (3, 6)  # a missing member: its leaves are wrong
-    assert field_accuracy([], TEAM) == (0, 6)
+def test_list_items_are_paired_by_content_not_position() -> None:
+    assert _counts("team", TEAM[::-1], TEAM) == (6, 0, 0)
+    assert _counts("team", TEAM[:1], TEAM) == (3, 0, 3)  # a missing member: missed
     extra = TeamMember(name="Victor Lam", area="management", years=20)
-    assert field_accuracy([*TEAM, extra], TEAM) == (6, 9)  # an extra one adds wrong leaves
-    assert field_accuracy([*TEAM, {}], TEAM) == (6, 7)  # ...at least one
-    assert field_accuracy(TEAM[::-1], TEAM) == (0, 6)  # by position, not by name
+    assert _counts("team", [*TEAM, extra], TEAM) == (6, 3, 0)  # an extra one: invented
     one_item = INVOICE.model_copy(update={"items": INVOICE.items[:1]})
-    assert field_accuracy(one_item, INVOICE) == (9, 12)
-    assert field_accuracy(INVOICE, one_item) == (9, 12)
+    assert _counts("invoice", one_item, INVOICE) == (8, 0, 3)
+    assert _counts("invoice", INVOICE, one_item) == (8, 3, 0)
 
 
 # --- properties ----------------------------------------------------------------------------
 
 
-def check_identity_and_one_perturbation(value: Any, data: st.DataObject) -> None:
-    paths = leaf_paths(to_jsonable_python(value))
-    n = len(paths)
-    assert field_accuracy(value, value) == (n, n)
-    assert field_accuracy(to_jsonable_python(value), value) == (n, n)
-    if n == 0:  # an empty team: nothing to perturb
+def check_identity_and_one_perturbation(task: str, value: Any, data: st.DataObject) -> None:
+    n = _leaves(value)
+    assert _counts(task, value, value) == (n, 0, 0)
+    assert _counts(task, to_jsonable_python(value), value) == (n, 0, 0)
+    paths = [p for p in leaf_paths(to_jsonable_python(value)) if _at(value, p) is not None]
+    if not paths:  # an empty team: nothing to perturb
         return
     path = data.draw(st.sampled_from(paths), label="leaf")
-    assert field_accuracy(perturbed(value, path), value) == (n - 1, n)
+    # One changed value: one invention and one miss (a list item with one value changed
+    # still pairs with its gold item: the others agree).
+    assert _counts(task, perturbed(value, path), value) == (n - 1, 1, 1)
 
 
 @settings(max_examples=50)
 @given(doc=st.sampled_from(ALL_DOCS), data=st.data())
-def test_perturbing_one_gold_leaf_costs_one(doc: Document, data: st.DataObject) -> None:
-    check_identity_and_one_perturbation(doc.gold, data)
+def test_perturbing_one_gold_leaf_costs(doc: Document, data: st.DataObject) -> None:
+    task = next(t for t, docs in DOCS.items() if doc in docs)
+    check_identity_and_one_perturbation(task, doc.gold, data)
 
 
 @pytest.mark.parametrize("task", sorted(TASKS))
-def test_perturbing_one_leaf_of_any_instance_costs_one(task: str) -> None:
+def test_perturbing_one_leaf_of_any_instance_costs(task: str) -> None:
     target, _ = TASKS[task]
 
     @settings(max_examples=25)
     @given(value=instances(target), data=st.data())
     def check(value: Any, data: st.DataObject) -> None:
-        check_identity_and_one_perturbation(value, data)
+        check_identity_and_one_perturbation(task, value, data)
 
     check()

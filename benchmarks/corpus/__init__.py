@@ -13,25 +13,27 @@ their default (None). About half the documents are easy, half carry distractors:
 person mentioned in passing, a due or delivery date next to the invoice date, prices with
 currency symbols or written out in words.
 
-    from benchmarks.corpus import TASKS, field_accuracy, load
+    from benchmarks.corpus import TASKS, field_scores, load
 
     target, _ = TASKS["invoice"]
     for doc in load("invoice"):
         predicted = my_library.extract(doc.text, target)  # None when extraction failed
-        matched, total = field_accuracy(predicted, doc.gold)
+        counts = field_scores("invoice", predicted, doc.gold)  # .tp, .fp, .fn, .f1
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic_core import to_jsonable_python
+
+from extract.evaluation import Counts, Scorer, scorer_for
 
 __all__ = [
     "TASKS",
@@ -40,7 +42,7 @@ __all__ = [
     "Invoice",
     "LineItem",
     "TeamMember",
-    "field_accuracy",
+    "field_scores",
     "load",
 ]
 
@@ -155,73 +157,14 @@ def load(task: str) -> list[Document]:
     return docs
 
 
-_MISSING: Any = object()
+@functools.cache
+def _scorer(task: str) -> Scorer:
+    return scorer_for(TASKS[task][0])
 
 
-def field_accuracy(predicted: Any, gold: Any) -> tuple[int, int]:
-    """Field-level exact match: ``(matching leaf fields, total leaf fields)``.
-
-    Both sides are first turned into their JSON form (``model_dump(mode="json")`` for
-    models, ISO strings for dates; plain dicts and lists pass through). Then:
-
-    * a model/object compares field by field, following the gold's fields (nested objects
-      recursively); a field absent from the prediction is wrong, extra fields are ignored;
-    * a list compares element by element by position; each gold element missing from the
-      prediction counts all its leaves as wrong, and each extra predicted element adds its
-      own leaves (at least one) to the total as wrong;
-    * every other gold value (str, number, bool, None, a date) is one leaf, counted once:
-      strings match after ``strip()`` and case-folding, numbers within a relative
-      tolerance of 1e-6 when either is a float (exactly otherwise), bools and None exactly;
-      a value of the wrong type never matches.
-
-    ``predicted=None`` (extraction failed) scores ``(0, leaves of gold)``. Accuracy over a
-    corpus is the sum of the first numbers over the sum of the second.
-    """
-    gold_json = to_jsonable_python(gold)
-    if predicted is None:
-        return 0, _leaves(gold_json)
-    return _score(to_jsonable_python(predicted), gold_json)
-
-
-def _score(predicted: Any, gold: Any) -> tuple[int, int]:
-    if isinstance(gold, dict):
-        fields = predicted if isinstance(predicted, dict) else {}
-        matched = total = 0
-        for key, value in gold.items():
-            m, t = _score(fields.get(key, _MISSING), value)
-            matched, total = matched + m, total + t
-        return matched, total
-    if isinstance(gold, list):
-        elements = predicted if isinstance(predicted, list) else []
-        matched = total = 0
-        for i, value in enumerate(gold):
-            m, t = _score(elements[i] if i < len(elements) else _MISSING, value)
-            matched, total = matched + m, total + t
-        for extra in elements[len(gold) :]:
-            total += max(1, _leaves(extra))
-        return matched, total
-    return int(predicted is not _MISSING and _leaf_equal(predicted, gold)), 1
-
-
-def _leaves(value: Any) -> int:
-    if isinstance(value, dict):
-        return sum(_leaves(v) for v in value.values())
-    if isinstance(value, list):
-        return sum(_leaves(v) for v in value)
-    return 1
-
-
-def _leaf_equal(predicted: Any, gold: Any) -> bool:
-    if isinstance(gold, str):
-        return isinstance(predicted, str) and (
-            predicted.strip().casefold() == gold.strip().casefold()
-        )
-    if isinstance(gold, bool) or isinstance(predicted, bool):
-        return type(predicted) is type(gold) and predicted == gold
-    if isinstance(gold, int | float) and isinstance(predicted, int | float):
-        if isinstance(gold, float) or isinstance(predicted, float):
-            return math.isclose(predicted, gold, rel_tol=1e-6)
-        return predicted == gold
-    if gold is None:
-        return predicted is None
-    return bool(predicted == gold)
+def field_scores(task: str, predicted: Any, gold: Any) -> Counts:
+    """The project's scorer (``extract.evaluation``) on one document of ``task``: true
+    and false positives and false negatives over its leaf fields, list items paired
+    one-to-one. ``predicted=None`` (extraction failed) misses every gold value; a value
+    that is not JSON-shaped like the target scores as such (nothing matches)."""
+    return _scorer(task).score(to_jsonable_python(predicted), to_jsonable_python(gold)).total()

@@ -88,6 +88,18 @@ def _file_record(path: str) -> dict[str, Any] | Outcome[Any]:
         return _bad(path, f"cannot read {path}: {exc}")
 
 
+def json_lines(lines: Iterable[str]) -> Iterator[tuple[int, Any, ValueError | None]]:
+    """The non-blank lines of a JSON Lines file: ``(line number, value, None)``, or
+    ``(line number, None, the parse error)``."""
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line), None
+        except ValueError as exc:
+            yield number, None, exc
+
+
 def _jsonl_records(path: str) -> Iterator[dict[str, Any] | Outcome[Any]]:
     try:
         f = open(path, encoding="utf-8")  # noqa: SIM115 - closed below, read lazily
@@ -97,14 +109,10 @@ def _jsonl_records(path: str) -> Iterator[dict[str, Any] | Outcome[Any]]:
     with f:
         number = 0
         try:
-            for number, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
+            for number, record, error in json_lines(f):
                 fallback = f"{path}:{number}"
-                try:
-                    record = json.loads(line)
-                except ValueError as exc:
-                    yield _bad(fallback, f"line {number} is not JSON: {exc}")
+                if error is not None:
+                    yield _bad(fallback, f"line {number} is not JSON: {error}")
                     continue
                 if not isinstance(record, dict) or not isinstance(record.get("text"), str):
                     yield _bad(fallback, f'line {number} has no "text" string')

@@ -1,4 +1,4 @@
-"""The ``extract`` command: ``run``, ``check``, ``ingest`` and ``demo``."""
+"""The ``extract`` command: ``run``, ``eval``, ``check``, ``ingest`` and ``demo``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from .._errors import ExtractError, UsageError
 from .._targets import load_target
+from ._eval import add_eval_parser
 from ._run import add_run_parser
 
 
@@ -98,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="extract", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     add_run_parser(sub)
+    add_eval_parser(sub)
     check = sub.add_parser("check", help="print the constraint report of a schema")
     check.add_argument("target", nargs="?", help="schema.json or package.module:Model")
     check.add_argument("--schema", help="the same, as an option")

@@ -1,0 +1,128 @@
+"""``evaluate``: systems over gold documents, interleaved, every run scored."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from .._api import Extractor, default_extractor
+from .._errors import UsageError
+from .._options import compile_target, parse_options
+from ..batch import Outcome, ProgressDisplay, Tally, jsonable
+from ._dataset import as_dataset
+from ._matchers import Matcher
+from ._report import DocumentRun, EvalReport
+from ._score import Scorer
+
+
+def evaluate(
+    target: Any,
+    data: Any,
+    systems: Any = None,
+    *,
+    matchers: Mapping[str, str | Matcher] | None = None,
+    tolerance: float = 1e-6,
+    repeat: int = 1,
+    extractor: Extractor | None = None,
+    progress: bool = False,
+    **options: Any,
+) -> EvalReport:
+    """Runs ``systems`` over the gold ``data`` and scores every record field by field.
+
+    ``data``: a ``Dataset``, a JSON Lines path (``{"id", "text", "gold"}`` lines) or an
+    iterable of ``(id, text, gold)``. ``systems``: an ``Extractor``, or a mapping of
+    names to extractors, to option dicts (``instructions``, ``examples``,
+    ``temperature``...) run on ``extractor`` (default: the embedded model), or to
+    ``(extractor, options)`` pairs; None: the default extractor. Documents are run in
+    turn by every system (interleaved, so load on the machine falls on all alike),
+    ``repeat`` times; a run that raises is scored as
+    an empty record and its error kept. ``options`` go to every run (``max_retries``...).
+    ``matchers``/``tolerance``: see ``Scorer``.
+    """
+    if not isinstance(repeat, int) or repeat < 1:
+        raise UsageError(f"repeat must be an int >= 1, not {repeat!r}")
+    dataset = as_dataset(data, target)
+    if not len(dataset):
+        raise UsageError("the gold data has no documents to score")
+    compiled = compile_target(target)
+    scorer = Scorer(compiled.json_schema, matchers, tolerance)
+    plan = _systems(target, systems, extractor, options)
+    report = EvalReport(_name(target), list(plan), [], repeat, dataset.left_out)
+    for name, (_, parsed) in plan.items():
+        shown = {text for text, _ in parsed.examples}
+        seen = sum(doc.text in shown for doc in dataset)
+        if seen:  # the model is shown the answer: its score says nothing about new text
+            report.notes.append(f"{name}: {seen} scored documents are also its examples")
+    tally = Tally(total=len(dataset) * len(plan) * repeat)
+    with ProgressDisplay(tally, quiet=not progress) as tick:
+        for k in range(repeat):
+            for doc in dataset:
+                gold = dataset.gold_json(doc)
+                for name, (ex, parsed) in plan.items():
+                    started = time.perf_counter()
+                    try:
+                        result = ex.run_compiled(target, compiled, doc.text, parsed)
+                    except Exception as exc:  # scored as a failure, the run goes on
+                        outcome = Outcome.of_exception(doc.id, exc, time.perf_counter() - started)
+                        run = DocumentRun(doc.id, name, k, None, gold, scorer.score(None, gold),
+                                          outcome.error_type, outcome.message,
+                                          seconds=outcome.seconds)  # fmt: skip
+                    else:
+                        outcome = Outcome(doc.id, result, seconds=time.perf_counter() - started)
+                        prediction = jsonable(result.value, target)
+                        run = DocumentRun(
+                            doc.id, name, k, prediction, gold, scorer.score(prediction, gold),
+                            attempts=len(result.attempts),
+                            prompt_tokens=result.usage.prompt_tokens,
+                            completion_tokens=result.usage.completion_tokens,
+                            seconds=outcome.seconds,
+                        )  # fmt: skip
+                    report.documents.append(run)
+                    tally.add(outcome)
+                    tick()
+    if progress:
+        print(tally.summary(), file=sys.stderr)
+    return report
+
+
+def _systems(
+    target: Any, systems: Any, extractor: Extractor | None, common: dict[str, Any]
+) -> dict[str, tuple[Extractor, Any]]:
+    """name -> (extractor, parsed options); every option checked before any run."""
+    if systems is None:
+        systems = {"default": extractor or default_extractor()}
+    elif isinstance(systems, Extractor):
+        systems = {systems.backend.name: systems}
+    if not isinstance(systems, Mapping) or not systems:
+        raise UsageError("systems must be an Extractor or a non-empty mapping of names to "
+                         "extractors or option dicts")  # fmt: skip
+    plan = {}
+    for name, system in systems.items():
+        if isinstance(system, Extractor):
+            plan[str(name)] = (system, parse_options(target, dict(common)))
+        elif isinstance(system, Mapping):
+            ex = extractor or default_extractor()
+            plan[str(name)] = (ex, parse_options(target, {**common, **system}))
+        elif (
+            isinstance(system, tuple)
+            and len(system) == 2
+            and isinstance(system[0], Extractor)
+            and isinstance(system[1], Mapping)
+        ):
+            plan[str(name)] = (system[0], parse_options(target, {**common, **system[1]}))
+        else:
+            raise UsageError(
+                f"system {name!r}: an Extractor, an option dict or (Extractor, options), "
+                f"not {system!r}"
+            )
+    return plan
+
+
+def _name(target: Any) -> str:
+    if isinstance(target, type):
+        return target.__name__
+    if isinstance(target, dict):
+        return str(target.get("title", "schema"))
+    return str(target)
