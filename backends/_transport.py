@@ -56,9 +56,11 @@ class _Retrying:
         self._policy = policy
         self._rng = random.Random(policy.seed)
         self._cut_off = False
+        self._retry = 0
 
-    def wait_after(self, exc: Exception, retry: int) -> float:
+    def wait_after(self, exc: Exception) -> float:
         """Seconds to wait before the next call; raises when there is to be none."""
+        retry, self._retry = self._retry, self._retry + 1
         failure = self._classify(exc)
         if failure is None:
             raise exc
@@ -104,13 +106,11 @@ def call_with_retries(
     policy: RetryPolicy,
 ) -> T:
     retrying = _Retrying(classify, policy)
-    for retry in range(policy.attempts):
+    while True:  # until a call returns or wait_after raises
         try:
             return call()
         except Exception as exc:
-            delay = retrying.wait_after(exc, retry)
-        time.sleep(delay)
-    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+            time.sleep(retrying.wait_after(exc))
 
 
 async def acall_with_retries(
@@ -119,13 +119,11 @@ async def acall_with_retries(
     policy: RetryPolicy,
 ) -> T:
     retrying = _Retrying(classify, policy)
-    for retry in range(policy.attempts):
+    while True:
         try:
             return await call()
         except Exception as exc:
-            delay = retrying.wait_after(exc, retry)
-        await asyncio.sleep(delay)
-    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+            await asyncio.sleep(retrying.wait_after(exc))
 
 
 def problem_for_status(status: int) -> tuple[ProviderProblem, bool]:

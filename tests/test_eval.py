@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -201,8 +202,15 @@ def test_the_eval_command_compares_two_prompts(
     assert page.read_text().startswith("<!doctype html>")
     # against itself as the baseline: every change is zero
     assert main([*argv[:-5], "--baseline", str(out), "--quiet"]) == 0
-    compared = capsys.readouterr().out
-    assert "F1 against the baseline" in compared and "+0.000" in compared
+    compared = capsys.readouterr().out.split("F1 against the baseline", 1)[1]
+    changes = re.findall(r"[+-]\d\.\d{3}", compared)
+    assert len(changes) == 2 * (1 + 3) and set(changes) == {"+0.000"}  # micro + 3 fields
+    # a baseline that cannot be read stops the command before any document runs
+    assert main([*argv[:-5], "--baseline", str(tmp_path / "none.json"), "--quiet"]) == 2
+    assert "cannot read the report" in capsys.readouterr().err
+    too_many = [*argv[:7], "--system", 'shots={"examples": 3}', "--quiet"]
+    assert main(too_many) == 2
+    assert "leave none of the 3" in capsys.readouterr().err
     assert main(["eval", "--schema", "tests.test_eval:Person", "--data", str(gold),
                  "--system", "x={oops"]) == 2  # fmt: skip
 
@@ -227,3 +235,25 @@ def test_an_example_that_is_also_scored_is_noted() -> None:
     )
     assert report.notes == ["shots: 1 scored documents are also its examples"]
     assert report.notes[0] in report.render()
+
+
+def test_repeats_give_the_mean_and_spread_of_each_run() -> None:
+    records = [("f", f"FLIP ANSWER: {json.dumps(GOLD[0])}", GOLD[0])]
+    report = extract.evaluate(Person, records, Extractor(AnswerInText()), repeat=2, max_retries=0)
+    figures = report.to_json()["systems"]["fake:answer-in-text"]
+    assert figures["runs"] == [1.0, 0.8]  # the second run forgets the city: tp 2, fn 1
+    assert figures["spread"] == {"mean_f1": 0.9, "f1": pytest.approx(0.1)}
+    assert "0.900 ±0.100" in report.render(width=200)
+
+
+def test_a_failed_run_keeps_what_it_spent() -> None:
+    records = [("bad", "INVALID", GOLD[0])]
+    report = extract.evaluate(Person, records, Extractor(AnswerInText()), max_retries=1)
+    run = report.documents[0]
+    assert (run.error_type, run.attempts, run.prompt_tokens) == ("ExtractionError", 2, 20)
+    assert "no run gave a record (1 ExtractionError" in report.render()
+
+
+def test_names_are_shown_as_written() -> None:
+    report = extract.evaluate(Person, _records()[:1], {"[v2]": Extractor(AnswerInText())})
+    assert "[v2]" in report.render()

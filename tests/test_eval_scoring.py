@@ -10,7 +10,7 @@ from typing import Any, Literal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from extract import UsageError
 from extract.batch import jsonable
@@ -33,7 +33,12 @@ class Order(BaseModel):
     note: str | None = None
 
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# hypothesis-jsonschema filters internally (dates, list bounds): allowed here.
+SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 orders = instances(Order).map(lambda o: jsonable(o, Order))
 items = st.lists(instances(Item).map(lambda i: jsonable(i, Item)), min_size=1, max_size=5)
 with_items = st.builds(lambda o, i: {**o, "items": i}, orders, items)
@@ -237,3 +242,70 @@ def test_report_totals_equal_a_recomputation_from_the_documents(
     assert figures["valid"] == sum(p is not None for p, _ in pairs) / len(pairs)
     assert figures["records_per_s"] == 2.0
     assert EvalReport.from_json(json.loads(json.dumps(data))).to_json() == data
+
+
+class Shapes(BaseModel):
+    kind: Literal["a", "b"] = Field(alias="Kind")
+    count: int | None = None
+    code: int | str | None = None
+    point: tuple[float, float] | None = None
+    parts: list[Item | None] = []
+
+
+def test_fields_are_scored_under_their_alias_with_the_right_matcher() -> None:
+    scorer = scorer_for(Shapes)
+    assert scorer.score({"Kind": "A"}, {"Kind": "a"}).fields["/Kind"].tp == 0  # enum: exact
+    assert scorer_for(Shapes, matchers={"/Kind": "text"}).score(
+        {"Kind": "A"}, {"Kind": "a"}).fields["/Kind"].tp == 1  # fmt: skip
+    with pytest.raises(UsageError, match="no such field"):
+        scorer_for(Shapes, matchers={"/kind": "text"})
+
+
+def test_integers_are_exact_and_unions_with_text_compare_as_text() -> None:
+    scorer = scorer_for(Shapes)
+    base = {"Kind": "a"}
+    near = scorer.score({**base, "count": 123456788}, {**base, "count": 123456789})
+    assert near.fields["/count"].tp == 0
+    assert scorer.score({**base, "code": "x1"}, {**base, "code": "X1"}).fields["/code"].tp == 1
+    assert scorer.score({**base, "code": 7}, {**base, "code": 7}).fields["/code"].tp == 1
+
+
+def test_tuples_compare_by_position() -> None:
+    score = scorer_for(Shapes).score(
+        {"Kind": "a", "point": [2.0, 1.0]}, {"Kind": "a", "point": [1.0, 2.0]}
+    )
+    assert score.fields["/point/0"].to_json() == {"tp": 0, "fp": 1, "fn": 1}
+    assert score.fields["/point/1"].to_json() == {"tp": 0, "fp": 1, "fn": 1}
+
+
+def test_empty_list_items_are_neither_found_nor_missed() -> None:
+    item = {"name": "a", "price": 1.0, "kind": None}
+    score = scorer_for(Shapes).score({"Kind": "a", "parts": [None]}, {"Kind": "a", "parts": [item]})
+    assert score.items["/parts/*"].to_json() == {"tp": 0, "fp": 0, "fn": 1}
+    both = scorer_for(Shapes).score({"Kind": "a", "parts": [None]}, {"Kind": "a", "parts": [None]})
+    assert both.items.get("/parts/*", Counts()).to_json() == {"tp": 0, "fp": 0, "fn": 0}
+    assert [path for path in both.fields if path.startswith("/parts")] == []
+
+
+def test_matcher_paths_must_name_leaves() -> None:
+    for path in ("/items/0/name", "/number/x", "/items", "/point/*"):
+        with pytest.raises(UsageError, match=r"no such field|object or a list"):
+            scorer_for(Order | Shapes if path == "/point/*" else Order, matchers={path: "exact"})
+    assert scorer_for(Shapes, matchers={"/point/1": "exact"}).overrides
+
+
+def test_nested_lists_are_paired_at_every_level() -> None:
+    class Node(BaseModel):
+        name: str
+        children: list[Node] = []
+
+    def tree(depth: int, label: str = "n") -> dict[str, Any]:
+        kids = [] if depth == 0 else [tree(depth - 1, f"{label}{i}") for i in range(3)]
+        return {"name": label, "children": kids}
+
+    scorer = scorer_for(Node)
+    gold = tree(3)
+    shuffled = {**gold, "children": gold["children"][::-1]}
+    shuffled["children"][0]["children"].reverse()
+    assert scorer.score(shuffled, gold).total().to_json() == {"tp": 40, "fp": 0, "fn": 0}
+    assert scorer.score(shuffled, gold).items["/children/*/children/*"].tp == 9

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -16,12 +17,21 @@ from ..evaluation import Dataset, EvalReport, evaluate
 def cmd_eval(args: argparse.Namespace) -> int:
     target = load_target(args.schema)
     data = Dataset.from_jsonl(args.data, target)
+    # Everything that can be wrong is found before the first document runs.
+    baseline = EvalReport.load(args.baseline) if args.baseline else None
+    for path in (args.json, args.html):
+        if path and not os.access(os.path.dirname(os.path.abspath(path)), os.W_OK):
+            raise UsageError(f"extract eval: cannot write {path}")
     systems = [_system(spec) for spec in args.system or []] or [("default", {})]
     if args.backend and args.model:
         raise UsageError("extract eval: give --model or --backend, not both")
     models = args.model or [None]
     counts = [s["examples"] for _, s in systems if isinstance(s.get("examples"), int)]
     shots: int = max(counts, default=0)
+    if shots and shots >= len(data):
+        raise UsageError(
+            f"extract eval: {shots} documents as examples leave none of the {len(data)} to score"
+        )
     examples, data = data.split(shots)  # documents shown as examples are never scored
     plan: dict[str, Any] = {}
     for model in models:
@@ -40,8 +50,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
         report.left_out += shots
         report.notes.append(f"the first {shots} documents were used as examples, not scored")
     print(report.render(), file=sys.stdout)
-    if args.baseline:
-        print(report.compare(EvalReport.load(args.baseline)))
     if args.json:
         report.save(args.json)
         print(f"report: {args.json}", file=sys.stderr)
@@ -49,6 +57,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         with open(args.html, "w", encoding="utf-8") as f:
             f.write(report.to_html())
         print(f"page: {args.html}", file=sys.stderr)
+    if baseline is not None:
+        print(report.compare(baseline))
     return 0
 
 
@@ -70,7 +80,9 @@ def _system(spec: str) -> tuple[str, dict[str, Any]]:
     if not isinstance(parsed, dict):
         raise UsageError(f"--system {name}: the options must be a JSON object")
     examples = parsed.get("examples")
-    if examples is not None and not (isinstance(examples, int) and examples >= 0):
+    if examples is not None and (
+        isinstance(examples, bool) or not isinstance(examples, int) or examples < 0
+    ):
         raise UsageError(f"--system {name}: examples is a count of gold documents to show")
     return name, parsed
 

@@ -13,13 +13,14 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import TypeAdapter
 from pydantic_core import to_jsonable_python
 
 from schemas import Invalid
 
 from .._errors import UsageError
 from .._options import compile_target
-from ..batch import json_lines, jsonable
+from ..batch import json_lines
 
 # Review answers whose gold is not a record to score against.
 _LEFT_OUT = ("reject", "skip")
@@ -37,6 +38,9 @@ class Dataset:
 
     def __init__(self, target: Any, documents: Iterable[GoldDocument], left_out: int = 0):
         self.target = target
+        self._adapter: TypeAdapter[Any] | None = (
+            None if isinstance(target, dict) else TypeAdapter(target)
+        )
         self.documents = list(documents)
         self.left_out = left_out  # review lines answered reject or skip
         seen: set[str] = set()
@@ -54,8 +58,12 @@ class Dataset:
     def __repr__(self) -> str:
         return f"Dataset({len(self)} documents)"
 
-    def gold_json(self, doc: GoldDocument) -> Any:
-        return jsonable(doc.gold, self.target)
+    def as_json(self, value: Any) -> Any:
+        """A value of the target as JSON, fields by alias: the names the schema (and so
+        every scored path) uses."""
+        if self._adapter is None:
+            return to_jsonable_python(value)
+        return self._adapter.dump_python(value, mode="json", by_alias=True)
 
     def split(self, n: int) -> tuple[Dataset, Dataset]:
         """The first ``n`` documents (e.g. as examples) and the rest."""
@@ -122,8 +130,6 @@ def _validator(target: Any) -> Any:
     compiled = compile_target(target)
 
     def validate(gold: Any, where: str) -> Any:
-        if isinstance(gold, str):
-            raise UsageError(f"{where}: gold must be the record itself, not a string")
         value = compiled.validate(json.dumps(jsonable_input(gold)))
         if isinstance(value, Invalid):
             errors = "; ".join(value.errors[:5])

@@ -124,18 +124,45 @@ class SchemaPaths:
             node = node.get(part) if isinstance(node, Mapping) else None
         return node
 
+    def shapes(self, schema: Any) -> set[str]:
+        """What a value of ``schema`` can be: "object", "array" (any length), "tuple"
+        (positions, ``prefixItems``), "scalar"; empty when the schema does not say."""
+        out: set[str] = set()
+        for node in self._branches(schema or {}):
+            types = node.get("type")
+            types = set(types) if isinstance(types, list) else {types} - {None}
+            if "properties" in node or "additionalProperties" in node or "object" in types:
+                out.add("object")
+            if "prefixItems" in node:
+                out.add("tuple")
+            elif isinstance(node.get("items"), Mapping) or "array" in types:
+                out.add("array")
+            if types - {"object", "array"} or "enum" in node or "const" in node:
+                out.add("scalar")
+        return out
+
+    def positional(self, schema: Any) -> bool:
+        """A tuple: items are compared by position, not paired."""
+        shapes = self.shapes(schema)
+        return "tuple" in shapes and "array" not in shapes
+
     def child(self, schema: Any, key: str) -> Any:
-        """The schema of ``key`` (a field name, or ``*`` for list items); None if the
-        schema says there is no such thing."""
+        """The schema of ``key`` (a field name, ``*`` for list items, or a position in a
+        tuple); None if the schema says there is no such thing, {} if it does not say."""
         if schema is None:
             return None
-        constrained = False
         for node in self._branches(schema):
+            prefix = node.get("prefixItems")
             if key == "*":
+                if isinstance(node.get("items"), Mapping) and not prefix:
+                    return node["items"]
+                if node.get("type") == "array" and not prefix:
+                    return {}
+            elif key.isdigit() and isinstance(prefix, list):
+                if int(key) < len(prefix):
+                    return prefix[int(key)]
                 if isinstance(node.get("items"), Mapping):
                     return node["items"]
-                if "prefixItems" in node or node.get("type") == "array":
-                    return {}
             else:
                 props = node.get("properties")
                 if isinstance(props, Mapping) and key in props:
@@ -143,8 +170,7 @@ class SchemaPaths:
                 extra = node.get("additionalProperties")
                 if isinstance(extra, Mapping):
                     return extra
-                constrained = constrained or isinstance(props, Mapping) or extra is False
-        return None if constrained or key == "*" else {}
+        return None if self.shapes(schema) else {}
 
     def at(self, path: str) -> Any:
         node: Any = self.root
@@ -153,19 +179,27 @@ class SchemaPaths:
         return node
 
     def default(self, schema: Any) -> Matcher:
+        """Plain strings as ``text`` (numbers in a union with them within the tolerance),
+        other numbers within the tolerance, integers, enums, constants, formatted strings
+        and booleans exactly."""
         kinds: set[str] = set()
         for node in self._branches(schema or {}):
-            if "enum" in node or "const" in node or "format" in node:
-                kinds.add("exact")
             types = node.get("type")
-            for kind in types if isinstance(types, list) else [types]:
-                if kind == "boolean":
-                    kinds.add("exact")
-                elif kind in ("number", "integer"):
-                    kinds.add("number")
-        if "exact" in kinds and "number" not in kinds:
-            return exact
-        return self.numbers if "number" in kinds else _text_or_number(self.numbers)
+            types = types if isinstance(types, list) else [types]
+            fixed = "enum" in node or "const" in node or "format" in node
+            if fixed or "boolean" in types:
+                kinds.add("exact")
+            if "string" in types and not fixed:
+                kinds.add("text")
+            if "number" in types:
+                kinds.add("number")
+            elif "integer" in types:
+                kinds.add("integer")
+        if "text" in kinds or not kinds:
+            return _text_or_number(self.numbers)
+        if "number" in kinds:
+            return self.numbers
+        return exact
 
 
 def _text_or_number(numbers: Matcher) -> Matcher:

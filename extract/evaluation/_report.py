@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from rich.markup import escape
+
 from .._errors import UsageError
 from ._html import to_html
 from ._score import Counts, DocumentScore
@@ -135,7 +137,11 @@ class SystemSummary:
         return {
             "micro": _prf(self.micro),
             "macro_f1": statistics.fmean(c.f1 for c in fields.values()) if fields else 1.0,
-            "spread": {"f1": statistics.pstdev(per_run) if len(per_run) > 1 else 0.0},
+            # Over repeats: the mean and the population spread of each run's micro F1.
+            "spread": {
+                "mean_f1": statistics.fmean(per_run) if per_run else 0.0,
+                "f1": statistics.pstdev(per_run) if len(per_run) > 1 else 0.0,
+            },
             "runs": per_run,
             "fields": {path: scored(c) for path, c in fields.items()},
             "items": {path: scored(c) for path, c in self.items.items()},
@@ -218,10 +224,12 @@ class EvalReport:
                        "attempts", "tokens"):  # fmt: skip
             overview.add_column(column, justify="left" if column == "system" else "right")
         for name, s in figures.items():
-            spread = f" ±{s['spread']['f1']:.3f}" if self.repeat > 1 else ""
+            f1 = f"{s['micro']['f1']:.3f}"
+            if self.repeat > 1:  # the mean of the runs' F1, and their spread
+                f1 = f"{s['spread']['mean_f1']:.3f} ±{s['spread']['f1']:.3f}"
             overview.add_row(
-                name, f"{s['valid']:.0%}", f"{s['micro']['precision']:.3f}",
-                f"{s['micro']['recall']:.3f}", f"{s['micro']['f1']:.3f}{spread}",
+                escape(name), f"{s['valid']:.0%}", f"{s['micro']['precision']:.3f}",
+                f"{s['micro']['recall']:.3f}", f1,
                 f"{s['macro_f1']:.3f}", f"{s['records_per_s']:.2f}",
                 f"{s['attempts_per_record']:.2f}", f"{s['tokens_per_record']:.0f}",
             )  # fmt: skip
@@ -229,7 +237,7 @@ class EvalReport:
         per_field.add_column("field")
         per_field.add_column("support", justify="right")
         for name in self.systems:
-            per_field.add_column(name, justify="right")
+            per_field.add_column(escape(name), justify="right")
         paths = sorted({p for s in figures.values() for p in (*s["fields"], *s["items"])})
         for path in paths:
             cells, support = [], 0
@@ -238,7 +246,7 @@ class EvalReport:
                 cells.append("" if entry is None else f"{entry['f1']:.3f}")
                 support = max(support, entry["support"] if entry else 0)
             label = f"{path} (items)" if any(path in s["items"] for s in figures.values()) else path
-            per_field.add_row(label, str(support), *cells)
+            per_field.add_row(escape(label), str(support), *cells)
         return [overview, per_field]
 
     def render(self, width: int = 100) -> str:
@@ -249,23 +257,44 @@ class EvalReport:
         console = Console(file=out, width=width, force_terminal=False, color_system=None)
         for table in self.tables():
             console.print(table)
-        for note in self.notes:
-            console.print(note)
+        for note in self.notes + self._failures():
+            console.print(escape(note))
         return out.getvalue()
 
     def to_html(self) -> str:
         """One self-contained page (no script, nothing fetched)."""
         return to_html(self.to_json())
 
+    def _failures(self) -> list[str]:
+        """A system with no valid record scores precision 1.0 (it invented nothing):
+        say why instead of letting the figure stand alone."""
+        out = []
+        for name in self.systems:
+            runs = [d for d in self.documents if d.system == name]
+            kinds = Counter(d.error_type for d in runs if d.error_type)
+            if runs and sum(kinds.values()) == len(runs):
+                kind, n = kinds.most_common(1)[0]
+                out.append(f"{name}: no run gave a record ({n} {kind}, e.g. {runs[0].message})")
+        return out
+
     def compare(self, baseline: EvalReport) -> str:
         """Micro and per-field F1 against ``baseline``, for the systems both have."""
         from rich.console import Console
         from rich.table import Table
 
+        notes = []
+        now_ids = {d.id for d in self.documents}
+        then_ids = {d.id for d in baseline.documents}
+        if now_ids != then_ids:
+            new, gone_ids, both = now_ids - then_ids, then_ids - now_ids, now_ids & then_ids
+            notes.append(
+                f"the documents differ: {len(new)} new, {len(gone_ids)} gone, {len(both)} in both"
+            )
         shared = [name for name in self.systems if name in baseline.systems]
         if not shared:
             return f"no system in common with the baseline (it has {baseline.systems})\n"
         table = Table(title="F1 against the baseline")
+        gone: set[str] = set()
         table.add_column("system / field")
         for column in ("baseline", "now", "change"):
             table.add_column(column, justify="right")
@@ -274,8 +303,14 @@ class EvalReport:
             rows = [(name, before["micro"]["f1"], now["micro"]["f1"])]
             for path in sorted(set(now["fields"]) & set(before["fields"])):
                 rows.append((f"  {path}", before["fields"][path]["f1"], now["fields"][path]["f1"]))
+            gone |= set(now["fields"]) ^ set(before["fields"])
             for label, old, new in rows:
-                table.add_row(label, f"{old:.3f}", f"{new:.3f}", f"{new - old:+.3f}")
+                table.add_row(escape(label), f"{old:.3f}", f"{new:.3f}", f"{new - old:+.3f}")
+        if gone:
+            notes.append(f"fields in only one of the two: {', '.join(sorted(gone))}")
         out = io.StringIO()
-        Console(file=out, width=100, force_terminal=False, color_system=None).print(table)
+        console = Console(file=out, width=100, force_terminal=False, color_system=None)
+        console.print(table)
+        for note in notes:
+            console.print(escape(note))
         return out.getvalue()

@@ -10,7 +10,7 @@ from typing import Any
 from .._api import Extractor, default_extractor
 from .._errors import UsageError
 from .._options import compile_target, parse_options
-from ..batch import Outcome, ProgressDisplay, Tally, jsonable
+from ..batch import Outcome, ProgressDisplay, Tally
 from ._dataset import as_dataset
 from ._matchers import Matcher
 from ._report import DocumentRun, EvalReport
@@ -59,19 +59,23 @@ def evaluate(
     with ProgressDisplay(tally, quiet=not progress) as tick:
         for k in range(repeat):
             for doc in dataset:
-                gold = dataset.gold_json(doc)
+                gold = dataset.as_json(doc.gold)
                 for name, (ex, parsed) in plan.items():
                     started = time.perf_counter()
                     try:
                         result = ex.run_compiled(target, compiled, doc.text, parsed)
                     except Exception as exc:  # scored as a failure, the run goes on
                         outcome = Outcome.of_exception(doc.id, exc, time.perf_counter() - started)
+                        spent = getattr(exc, "usage", None)  # an ExtractionError's attempts
                         run = DocumentRun(doc.id, name, k, None, gold, scorer.score(None, gold),
                                           outcome.error_type, outcome.message,
+                                          attempts=len(getattr(exc, "attempts", ())),
+                                          prompt_tokens=getattr(spent, "prompt_tokens", 0),
+                                          completion_tokens=getattr(spent, "completion_tokens", 0),
                                           seconds=outcome.seconds)  # fmt: skip
                     else:
                         outcome = Outcome(doc.id, result, seconds=time.perf_counter() - started)
-                        prediction = jsonable(result.value, target)
+                        prediction = dataset.as_json(result.value)
                         run = DocumentRun(
                             doc.id, name, k, prediction, gold, scorer.score(prediction, gold),
                             attempts=len(result.attempts),

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from .._errors import UsageError
 from ._matchers import Matcher, SchemaPaths, matcher_from
@@ -75,6 +74,11 @@ class DocumentScore:
     fields: dict[str, Counts] = field(default_factory=dict)
     items: dict[str, Counts] = field(default_factory=dict)
 
+    def merge(self, other: DocumentScore) -> None:
+        for mine, theirs in ((self.fields, other.fields), (self.items, other.items)):
+            for path, counts in theirs.items():
+                mine.setdefault(path, Counts()).add(counts)
+
     def total(self) -> Counts:
         """Micro totals over the leaf fields."""
         out = Counts()
@@ -103,10 +107,18 @@ class Scorer:
                 raise UsageError(
                     f"a matcher's path is a JSON pointer like '/items/*/name': {path!r}"
                 )
-            if self.paths.at(path) is None:
+            schema = self.paths.at(path)
+            if schema is None:
                 raise UsageError(f"matcher for {path!r}: the schema has no such field")
+            shapes = self.paths.shapes(schema)
+            if shapes and not shapes - {"object", "array", "tuple"}:
+                raise UsageError(
+                    f"matcher for {path!r}: that is an object or a list; matchers compare "
+                    "leaf values, e.g. '/items/*/name'"
+                )
             self.overrides[path] = matcher_from(spec)
         self._defaults: dict[str, Matcher] = {}
+        self._positional: dict[str, bool] = {}
 
     def score(self, predicted: Any, gold: Any) -> DocumentScore:
         """``predicted`` (None when extraction failed) against ``gold``, as JSON values."""
@@ -134,7 +146,13 @@ class Scorer:
         if _same_container(predicted, gold, list):
             p_items = predicted if isinstance(predicted, list) else []
             g_items = gold if isinstance(gold, list) else []
-            self._list(p_items, g_items, f"{path}/*", out)
+            if self._is_tuple(path):
+                for i in range(max(len(p_items), len(g_items))):
+                    p_i = p_items[i] if i < len(p_items) else _ABSENT
+                    g_i = g_items[i] if i < len(g_items) else _ABSENT
+                    self._walk(p_i, g_i, f"{path}/{i}", out)
+            else:
+                self._list(p_items, g_items, f"{path}/*", out)
             return
         if isinstance(predicted, dict | list) or isinstance(gold, dict | list):
             # Different shapes (a union's branches): nothing of one is in the other.
@@ -152,18 +170,37 @@ class Scorer:
             counts.fp += 1
             counts.fn += 1
 
+    def _is_tuple(self, path: str) -> bool:
+        found = self._positional.get(path)
+        if found is None:
+            found = self._positional[path] = self.paths.positional(self.paths.at(path))
+        return found
+
     def _list(self, predicted: list[Any], gold: list[Any], path: str, out: DocumentScore) -> None:
         pairs: list[tuple[int, int]] = []
+        scored: dict[tuple[int, int], DocumentScore] = {}
         if predicted and gold:
-            similarity = np.array([[self._similarity(p, g, path) for g in gold] for p in predicted])
+            # scipy loads in about half a second: only when a list needs pairing.
+            from scipy.optimize import linear_sum_assignment
+
+            for r, p in enumerate(predicted):
+                for c, g in enumerate(gold):
+                    scored[r, c] = DocumentScore()
+                    self._walk(p, g, path, scored[r, c])
+            similarity = np.array(
+                [
+                    [_similarity(scored[r, c], p, g) for c, g in enumerate(gold)]
+                    for r, p in enumerate(predicted)
+                ]
+            )
             rows, cols = linear_sum_assignment(similarity, maximize=True)
             pairs = [
                 (int(r), int(c)) for r, c in zip(rows, cols, strict=True) if similarity[r, c] > 0
             ]
         paired_p = {r for r, _ in pairs}
         paired_g = {c for _, c in pairs}
-        for r, c in pairs:
-            self._walk(predicted[r], gold[c], path, out)
+        for pair in pairs:
+            out.merge(scored[pair])  # scored once: a nested list is not paired again
         for r, item in enumerate(predicted):
             if r not in paired_p:
                 self._walk(item, _ABSENT, path, out)
@@ -172,20 +209,19 @@ class Scorer:
                 self._walk(_ABSENT, item, path, out)
         if any(isinstance(x, dict) for x in (*predicted, *gold)):
             counts = out.items.setdefault(path, Counts())
-            counts.tp += len(pairs)
-            counts.fp += len(predicted) - len(pairs)
-            counts.fn += len(gold) - len(pairs)
+            counts.tp += sum(not (_absent(predicted[r]) and _absent(gold[c])) for r, c in pairs)
+            counts.fp += sum(not _absent(x) for r, x in enumerate(predicted) if r not in paired_p)
+            counts.fn += sum(not _absent(x) for c, x in enumerate(gold) if c not in paired_g)
 
-    def _similarity(self, predicted: Any, gold: Any, path: str) -> float:
-        """The share of the two items' values that agree (1.0 for two empty items)."""
-        scratch = DocumentScore()
-        self._walk(predicted, gold, path, scratch)
-        total = scratch.total()
-        counted = total.tp + total.fp + total.fn
-        if counted == 0:
-            return 1.0 if _absent(predicted) == _absent(gold) else 0.0
-        # Halved false counts: a wrong value is one disagreement, not two.
-        return total.tp / (total.tp + (total.fp + total.fn) / 2)
+
+def _similarity(scored: DocumentScore, predicted: Any, gold: Any) -> float:
+    """The share of two items' values that agree (1.0 for two empty items)."""
+    total = scored.total()
+    counted = total.tp + total.fp + total.fn
+    if counted == 0:
+        return 1.0 if _absent(predicted) == _absent(gold) else 0.0
+    # Halved false counts: a wrong value is one disagreement, not two.
+    return total.tp / (total.tp + (total.fp + total.fn) / 2)
 
 
 def _absent(value: Any) -> bool:
