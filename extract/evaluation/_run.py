@@ -10,6 +10,7 @@ from typing import Any
 from .._api import Extractor, default_extractor
 from .._errors import UsageError
 from .._options import compile_target, parse_options
+from .._result import Result
 from ..batch import Outcome, ProgressDisplay, Tally
 from ._dataset import as_dataset
 from ._matchers import Matcher
@@ -37,8 +38,8 @@ def evaluate(
     ``temperature``...) run on ``extractor`` (default: the embedded model), or to
     ``(extractor, options)`` pairs; None: the default extractor. Documents are run in
     turn by every system (interleaved, so load on the machine falls on all alike),
-    ``repeat`` times; a run that raises is scored as
-    an empty record and its error kept. ``options`` go to every run (``max_retries``...).
+    ``repeat`` times; a run that raises is scored as an empty record and its error kept.
+    ``options`` go to every run (``max_retries``...).
     ``matchers``/``tolerance``: see ``Scorer``.
     """
     if not isinstance(repeat, int) or repeat < 1:
@@ -66,29 +67,41 @@ def evaluate(
                         result = ex.run_compiled(target, compiled, doc.text, parsed)
                     except Exception as exc:  # scored as a failure, the run goes on
                         outcome = Outcome.of_exception(doc.id, exc, time.perf_counter() - started)
-                        spent = getattr(exc, "usage", None)  # an ExtractionError's attempts
-                        run = DocumentRun(doc.id, name, k, None, gold, scorer.score(None, gold),
-                                          outcome.error_type, outcome.message,
-                                          attempts=len(getattr(exc, "attempts", ())),
-                                          prompt_tokens=getattr(spent, "prompt_tokens", 0),
-                                          completion_tokens=getattr(spent, "completion_tokens", 0),
-                                          seconds=outcome.seconds)  # fmt: skip
+                        run = _failed_run(outcome, exc, name, k, gold, scorer)
                     else:
                         outcome = Outcome(doc.id, result, seconds=time.perf_counter() - started)
                         prediction = dataset.as_json(result.value)
-                        run = DocumentRun(
-                            doc.id, name, k, prediction, gold, scorer.score(prediction, gold),
-                            attempts=len(result.attempts),
-                            prompt_tokens=result.usage.prompt_tokens,
-                            completion_tokens=result.usage.completion_tokens,
-                            seconds=outcome.seconds,
-                        )  # fmt: skip
+                        run = _scored_run(outcome, result, name, k, prediction, gold, scorer)
                     report.documents.append(run)
                     tally.add(outcome)
                     tick()
     if progress:
         print(tally.summary(), file=sys.stderr)
     return report
+
+
+def _scored_run(
+    outcome: Outcome[Any], result: Result[Any], system: str, k: int, prediction: Any,
+    gold: Any, scorer: Scorer,
+) -> DocumentRun:  # fmt: skip
+    return DocumentRun(
+        outcome.id, system, k, prediction, gold, scorer.score(prediction, gold),
+        attempts=len(result.attempts), prompt_tokens=result.usage.prompt_tokens,
+        completion_tokens=result.usage.completion_tokens, seconds=outcome.seconds,
+    )  # fmt: skip
+
+
+def _failed_run(
+    outcome: Outcome[Any], exc: BaseException, system: str, k: int, gold: Any, scorer: Scorer
+) -> DocumentRun:
+    """An empty record, scored; an ExtractionError keeps what its attempts spent."""
+    spent = getattr(exc, "usage", None)
+    return DocumentRun(
+        outcome.id, system, k, None, gold, scorer.score(None, gold), outcome.error_type,
+        outcome.message, attempts=len(getattr(exc, "attempts", ())),
+        prompt_tokens=getattr(spent, "prompt_tokens", 0),
+        completion_tokens=getattr(spent, "completion_tokens", 0), seconds=outcome.seconds,
+    )  # fmt: skip
 
 
 def _systems(
