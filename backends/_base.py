@@ -45,6 +45,9 @@ class Request:
     max_tokens: int = 512
     temperature: float = 0.0
     seed: int | None = None
+    # The document that grounded strings are copied from (``extract.Quote``); a local
+    # decoder then allows only its substrings there. None: nothing is grounded.
+    grounding: str | None = None
 
 
 # "repetition": a local decoder stopped an answer that had started repeating itself.

@@ -128,7 +128,7 @@ class LlamaCppBackend:
         window = self._capabilities.context_window or 0
         if len(tokens) + request.max_tokens > window:
             raise ContextWindowExceeded(len(tokens), window, request.max_tokens)
-        matcher = request.schema.matcher(self.tokenizer)
+        matcher = request.schema.matcher(self.tokenizer, request.grounding)
         rng = np.random.default_rng(request.seed)
         with self._lock:
             cached = self._eval_prompt(tokens)

@@ -27,6 +27,7 @@ from ._repair import Repaired, UnrepairableOutputError, repair_json
 from ._result import Attempt, Result, Usage
 from .batch import Outcome, RateLimit, ResultCache
 from .evaluation import Dataset, EvalReport, evaluate
+from .grounding import CharQuote, Quote, highlight
 
 if _TYPE_CHECKING:
     from ._ingest import ingest, retry_quarantine
@@ -48,6 +49,7 @@ def __getattr__(name: str) -> _Any:
 
 __all__ = [
     "Attempt",
+    "CharQuote",
     "ContextWindowError",
     "Dataset",
     "EvalReport",
@@ -60,6 +62,7 @@ __all__ = [
     "Outcome",
     "ParseError",
     "ProviderError",
+    "Quote",
     "RateLimit",
     "Repaired",
     "Result",
@@ -72,6 +75,7 @@ __all__ = [
     "default_extractor",
     "evaluate",
     "extract",
+    "highlight",
     "ingest",
     "parse",
     "repair_json",

@@ -8,10 +8,11 @@ import threading
 from collections.abc import AsyncIterator, Iterable, Iterator, Sized
 from typing import Any, TypeVar, overload
 
-from backends import Backend
+from backends import Backend, adrive, drive
 from schemas import CompiledSchema
 
-from ._errors import ModelLoadError, UsageError
+from ._errors import ContextWindowError, ModelLoadError, UsageError
+from ._long import chunked_steps
 from ._loop import Options, arun_extraction, run_extraction
 from ._model import default_model_path
 from ._options import compile_target, parse_options
@@ -77,13 +78,36 @@ class Extractor:
     def run_compiled(
         self, target: Any, compiled: CompiledSchema, text: str, options: Options
     ) -> Result[Any]:
-        """``run`` with the target compiled, options parsed and text checked."""
-        return run_extraction(self.backend, target, compiled, text, options)
+        """``run`` with the target compiled, options parsed and text checked; a text
+        longer than the model's context is read chunk by chunk (``_long``)."""
+        try:
+            return run_extraction(self.backend, target, compiled, text, options)
+        except ContextWindowError as exc:
+            steps = chunked_steps(target, compiled, text, options, exc)
+
+            def chunk(part: str) -> Result[Any] | ContextWindowError:
+                try:
+                    return run_extraction(self.backend, target, compiled, part, options)
+                except ContextWindowError as smaller:
+                    return smaller
+
+            return drive(steps, chunk)
 
     async def arun_compiled(
         self, target: Any, compiled: CompiledSchema, text: str, options: Options
     ) -> Result[Any]:
-        return await arun_extraction(self.backend, target, compiled, text, options)
+        try:
+            return await arun_extraction(self.backend, target, compiled, text, options)
+        except ContextWindowError as exc:
+            steps = chunked_steps(target, compiled, text, options, exc)
+
+            async def chunk(part: str) -> Result[Any] | ContextWindowError:
+                try:
+                    return await arun_extraction(self.backend, target, compiled, part, options)
+                except ContextWindowError as smaller:
+                    return smaller
+
+            return await adrive(steps, chunk)
 
     def run_many(
         self,

@@ -19,12 +19,13 @@ from backends import (
     adrive,
     drive,
 )
-from schemas import CompiledSchema, ConstraintReport, Invalid, tool_schema
+from schemas import CompiledSchema, ConstraintReport, Invalid, grounded_values, tool_schema
 
 from ._errors import ContextWindowError, ExtractionError, ProviderError
 from ._prompt import build_messages, repair_messages
 from ._repair import UnrepairableOutputError, repair_json
 from ._result import Attempt, Result, Usage
+from .grounding._align import Aligned, align_values
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,11 @@ class Options:
     instructions: str | None = None
     examples: tuple[tuple[str, Any], ...] = ()
     seed: int | None = None
+    # A document longer than the context: characters per chunk (None: from the window),
+    # characters shared by neighbouring chunks, and the most chunks to read.
+    chunk_size: int | None = None
+    chunk_overlap: int = 200
+    max_chunks: int = 64
 
 
 Steps = Generator[Request, Completion, Result[Any]]
@@ -102,6 +108,7 @@ def extraction_steps(
             max_tokens=max_tokens,
             temperature=retry_temperature(options.temperature, number),
             seed=(options.seed or 0) + number,
+            grounding=text if compiled.grounded else None,
         )
         call_started = time.perf_counter()
         completion = yield request
@@ -152,6 +159,13 @@ def extraction_steps(
             attempts.append(Attempt(completion.text, outcome.errors, False, step, seconds))
             messages = repair_messages(messages, completion, outcome.errors)
             continue
+        spans: dict[str, Aligned] = {}
+        if compiled.grounded:
+            spans, missing = ground(compiled.json_schema, candidate, text)
+            if missing:
+                attempts.append(Attempt(completion.text, missing, False, step, seconds))
+                messages = repair_messages(messages, completion, missing)
+                continue
         attempts.append(Attempt(completion.text, (), False, step, seconds))
         return Result(
             value=outcome,
@@ -161,8 +175,24 @@ def extraction_steps(
             report=completion.report or _unreported(backend, compiled),
             timings={"total_s": time.perf_counter() - started, **completion.timings},
             model=backend.name,
+            spans={pointer: (a.start, a.end) for pointer, a in spans.items()},
+            alignment={pointer: a.status for pointer, a in spans.items()},
         )
     raise ExtractionError(type_name(target), attempts, usage)
+
+
+def ground(schema: Any, candidate: str, text: str) -> tuple[dict[str, Aligned], tuple[str, ...]]:
+    """Every grounded value of a valid answer aligned to ``text``: the alignments, and
+    the problems of values that are not in the text (quoted back to the model)."""
+    values = grounded_values(schema, json.loads(candidate))
+    found, missing = align_values(text, [(pointer, value) for pointer, value, _ in values])
+    by_pointer = {pointer: value for pointer, value, _ in values}
+    problems = tuple(
+        f"{pointer}: {by_pointer[pointer]!r} does not occur in the text; copy the words "
+        "exactly as the text writes them"
+        for pointer in missing
+    )
+    return found, problems
 
 
 def _unreported(backend: Backend, compiled: CompiledSchema) -> ConstraintReport:

@@ -19,7 +19,10 @@ def compile_target(target: Any) -> CompiledSchema:
         raise UnsupportedTypeError(str(exc)) from exc
 
 
-_OPTION_NAMES = ("max_retries", "temperature", "max_tokens", "instructions", "examples", "seed")
+_OPTION_NAMES = (
+    "max_retries", "temperature", "max_tokens", "instructions", "examples", "seed",
+    "chunk_size", "chunk_overlap", "max_chunks",
+)  # fmt: skip
 
 
 def parse_options(target: Any, options: dict[str, Any]) -> Options:
@@ -37,6 +40,14 @@ def parse_options(target: Any, options: dict[str, Any]) -> Options:
         raise UsageError("temperature must be a number >= 0")
     if parsed.seed is not None and not isinstance(parsed.seed, int):
         raise UsageError("seed must be an int or None")
+    if parsed.chunk_size is not None and (
+        not isinstance(parsed.chunk_size, int) or parsed.chunk_size < 200
+    ):
+        raise UsageError("chunk_size must be an int >= 200 (characters) or None")
+    if not isinstance(parsed.chunk_overlap, int) or parsed.chunk_overlap < 0:
+        raise UsageError("chunk_overlap must be an int >= 0 (characters)")
+    if not isinstance(parsed.max_chunks, int) or parsed.max_chunks < 1:
+        raise UsageError("max_chunks must be an int >= 1")
     return parsed
 
 

@@ -53,3 +53,7 @@ class Result(Generic[T]):
     report: ConstraintReport
     timings: dict[str, float] = field(default_factory=dict)
     model: str = ""  # the backend that produced it, e.g. "llama.cpp:SmolLM2-135M-Instruct..."
+    # Grounded values (``extract.Quote``): JSON pointer -> (start, end) in the input text,
+    # end exclusive, and how each was found ("exact", "normalized" or "fuzzy").
+    spans: dict[str, tuple[int, int]] = field(default_factory=dict)
+    alignment: dict[str, str] = field(default_factory=dict)

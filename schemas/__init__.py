@@ -16,12 +16,17 @@ strict mode), ``tool_schema`` (any tool-calling API) and ``llama_cpp_server_sche
 provider's form as a ``ProviderSchema``, which maps outputs back and reports what the
 provider enforces.
 
+Grounded strings (``"x-grounded"``, ``extract.Quote``) get a per-document grammar in
+which they are substrings of the input (``grounded_lark``); ``grounded_values`` lists
+them in an answer, for alignment.
+
 Results are cached by schema content. This package imports no model runtime.
 """
 
 from ._check import GrammarChecker, byte_tokenizer
 from ._compile import GRAMMAR_OPTIONS, CompiledSchema, clear_cache, compile_schema, schema_key
 from ._errors import SchemaError
+from ._grounded import GROUNDED, grounded_lark, grounded_values, is_grounded
 from ._llama_cpp_server import llama_cpp_server_schema
 from ._normalize import RECURSION_DEPTH, bounded_recursion, normalize, schema_of, walk
 from ._providers import ProviderSchema, openai_strict_schema, tool_schema
@@ -32,6 +37,7 @@ from ._validate import Invalid
 
 __all__ = [
     "GRAMMAR_OPTIONS",
+    "GROUNDED",
     "RECURSION_DEPTH",
     "CompiledSchema",
     "Constraint",
@@ -45,6 +51,9 @@ __all__ = [
     "byte_tokenizer",
     "clear_cache",
     "compile_schema",
+    "grounded_lark",
+    "grounded_values",
+    "is_grounded",
     "llama_cpp_server_schema",
     "normalize",
     "openai_strict_schema",

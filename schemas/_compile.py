@@ -6,6 +6,7 @@ grammars and moves what each step gives up into the report's ``validated_after``
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from llguidance import LLMatcher
 from pydantic import BaseModel
 
+from ._grounded import GROUNDED, grounded_lark, is_grounded
 from ._normalize import (
     VALIDATION_KEYWORDS,
     JsonSchema,
@@ -88,6 +90,7 @@ class CompiledSchema:
         self._choice: _Choice | None = None
         self._report: ConstraintReport | None = None
         self._lock = threading.Lock()
+        self._grounded_grammars: OrderedDict[str, str] = OrderedDict()
 
     def __repr__(self) -> str:
         return f"<CompiledSchema {self.key[:12]}>"
@@ -106,8 +109,36 @@ class CompiledSchema:
                 self._report = self._report_for(choice)
             return self._report
 
-    def matcher(self, tokenizer: Any) -> LLMatcher:
-        """A fresh matcher for ``tokenizer``, the grammar compiled once by the engine."""
+    @functools.cached_property
+    def grounded(self) -> bool:
+        """Whether some string must be copied from the input (``extract.Quote``)."""
+        return is_grounded(self._normalized.schema)
+
+    def grounded_grammar(self, text: str) -> str:
+        """The grammar whose grounded strings are substrings of ``text`` (the last few
+        kept: retries and re-asks of one document reuse theirs)."""
+        with self._lock:
+            found = self._grounded_grammars.get(text)
+            if found is not None:
+                self._grounded_grammars.move_to_end(text)
+                return found
+        lark = grounded_lark(self._normalized.schema, text, GRAMMAR_OPTIONS)
+        grammar = LLMatcher.grammar_from_lark(lark)
+        with self._lock:
+            self._grounded_grammars[text] = grammar
+            while len(self._grounded_grammars) > 4:
+                self._grounded_grammars.popitem(last=False)
+        return grammar
+
+    def matcher(self, tokenizer: Any, grounding: str | None = None) -> LLMatcher:
+        """A fresh matcher for ``tokenizer``, the grammar compiled once by the engine;
+        with ``grounding`` (the document), grounded strings are substrings of it."""
+        if grounding is not None and self.grounded:
+            grounded = LLMatcher(tokenizer, self.grounded_grammar(grounding), log_level=0)
+            if not grounded.is_error():
+                return grounded
+            # The engine refused the grounded grammar: decode the plain one; the values
+            # are then aligned to the text after decoding, as for a hosted model.
         if self._choice is None:
             matcher = LLMatcher(tokenizer, self._first, log_level=0)
             if not matcher.is_error():
@@ -170,6 +201,11 @@ class CompiledSchema:
         if choice.step > 0:
             loosened = _LADDER_LABELS[choice.step]
             notes.append(f"grammar loosened to {loosened!r}; the rest is checked after decoding")
+        # Grounded strings: a substring of the document in the grammar made for it.
+        enforced += [
+            Constraint(c.path, c.keyword, "a substring of the input text")
+            for c in constraints_in(normalized.schema, (GROUNDED,))
+        ]
         report = ConstraintReport(
             enforced=tuple(enforced),
             validated_after=tuple([*normalized.dropped, *after]),

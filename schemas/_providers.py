@@ -25,7 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._normalize import JsonSchema, json_copy, walk
+from ._grounded import GROUNDED
+from ._normalize import JsonSchema, constraints_in, json_copy, walk
 from ._pointers import DEF_REF
 from ._report import Constraint, ConstraintReport
 from ._strict import (
@@ -88,9 +89,15 @@ class ProviderSchema:
             summary = (
                 f"{provider} does not enforce the schema; everything is validated after decoding"
             )
+        # A provider never sees the document's words as a constraint: grounded strings
+        # are aligned to the text after decoding.
+        grounded = tuple(
+            Constraint(c.path, c.keyword, "aligned to the input text")
+            for c in constraints_in(self.original, (GROUNDED,))
+        )
         return ConstraintReport(
             enforced=self.enforced,
-            validated_after=self.validated_after,
+            validated_after=(*self.validated_after, *grounded),
             degraded=bool(self.validated_after),
             notes=(*self.notes, summary),
         )
@@ -126,7 +133,7 @@ def tool_schema(schema: JsonSchema) -> ProviderSchema:
     original = _private_copy(schema)
     if original is _NOT_JSON:
         return _any_value("the schema is not JSON data")
-    parameters, wrapped = _object_rooted(original)
+    parameters, wrapped = _object_rooted(_said_in_words(original))
     return ProviderSchema(
         parameters=parameters,
         strict=False,
@@ -136,6 +143,19 @@ def tool_schema(schema: JsonSchema) -> ProviderSchema:
         notes=tuple(_wrap_notes(wrapped)),
         original=original,
     )
+
+
+def _said_in_words(schema: Any) -> Any:
+    """A copy whose grounded strings carry their rule as a description instead of the
+    ``x-grounded`` keyword, which providers do not know (some reject unknown keys)."""
+    copy = json_copy(schema)
+    for _, node in walk(copy):
+        if node.pop(GROUNDED, None) is not None:
+            said = "copied exactly as written in the text"
+            node["description"] = (
+                f"{node['description']} ({said})" if "description" in node else said
+            )
+    return copy
 
 
 def _not_strict(schema: Any, reason: str) -> ProviderSchema:

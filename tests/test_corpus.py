@@ -21,6 +21,7 @@ from benchmarks.corpus import (
     Document,
     Invoice,
     LineItem,
+    NewsEntity,
     TeamMember,
     field_scores,
     load,
@@ -104,6 +105,8 @@ def grounded_strings(doc: Document) -> list[str]:
     if isinstance(gold, Invoice):
         fields = [gold.number, gold.seller, gold.buyer, *(i.description for i in gold.items)]
         return [f for f in fields if f is not None]
+    if all(isinstance(item, NewsEntity) for item in gold):
+        return [entity.text for entity in gold]
     return [member.name for member in gold]
 
 
@@ -116,6 +119,20 @@ def test_gold_strings_occur_in_the_text(doc: Document) -> None:
 
 def test_team_texts_name_two_to_five_people() -> None:
     assert all(2 <= len(doc.gold) <= 5 for doc in DOCS["team"])
+
+
+def test_news_entities_are_written_exactly_so_in_the_text() -> None:
+    for doc in DOCS["news"]:
+        texts = [entity.text for entity in doc.gold]
+        assert 3 <= len(texts) <= 8, doc.id
+        assert len(texts) == len(set(texts)), f"{doc.id}: an entity listed twice"
+        for value in texts:
+            assert value in doc.text, f"{doc.id}: {value!r} not verbatim in the text"
+
+
+def test_news_kinds_cover_every_label() -> None:
+    kinds = {entity.kind for doc in DOCS["news"] for entity in doc.gold}
+    assert kinds == {"person", "organisation", "place"}
 
 
 def test_documents_are_frozen() -> None:

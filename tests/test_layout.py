@@ -105,9 +105,9 @@ ROOMS = (
     ("extract.ray", "extract._targets", "extract.evaluation"),
     ("extract._api", "extract._parse", "extract.testing"),
     ("extract.batch", "extract._ingest"),
-    ("extract._options",),
+    ("extract._options", "extract._long"),
     ("extract._loop", "extract._prompt", "extract._repair"),
-    ("extract._result", "extract._errors", "extract._model"),
+    ("extract._result", "extract._errors", "extract._model", "extract.grounding"),
 )
 
 

@@ -1,17 +1,21 @@
 """A fixed extraction corpus with gold answers, for speed/accuracy benchmarks.
 
-Three tasks, one JSON Lines file each, next to this module::
+Four tasks, one JSON Lines file each, next to this module::
 
     contact  -> Contact          (flat record)                   contacts.jsonl
     invoice  -> Invoice          (nested: enums, a date, a list)  invoices.jsonl
     team     -> list[TeamMember] (a list of records)              teams.jsonl
+    news     -> list[NewsEntity] (spans: names as written)        news.jsonl
 
 Every line is ``{"id": ..., "text": ..., "gold": ...}``. The texts were written for this
 project (fictional people and companies, ``example.com``/``example.org`` addresses); the
 gold is what a careful human would extract, with fields the text does not state left at
 their default (None). About half the documents are easy, half carry distractors: a second
 person mentioned in passing, a due or delivery date next to the invoice date, prices with
-currency symbols or written out in words.
+currency symbols or written out in words. In ``news`` the gold lists every distinct
+person, organisation and place once, as first written (a full name, not a later surname),
+in order of first appearance; its distractors are people named twice, organisations named
+after a place and possessives ("Nordhavn's mayor").
 
     from benchmarks.corpus import TASKS, field_scores, load
 
@@ -41,6 +45,7 @@ __all__ = [
     "Document",
     "Invoice",
     "LineItem",
+    "NewsEntity",
     "TeamMember",
     "field_scores",
     "load",
@@ -100,11 +105,23 @@ class TeamMember(BaseModel):
     years: Annotated[int, Field(ge=0, le=50, description="Years of professional experience")]
 
 
+class NewsEntity(BaseModel):
+    """A named entity as written in the text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[
+        str, Field(max_length=60, description="The name exactly as written in the text")
+    ]
+    kind: Literal["person", "organisation", "place"] = Field(description="What the name refers to")
+
+
 #: Task name -> (target type, file name next to this module).
 TASKS: dict[str, tuple[Any, str]] = {
     "contact": (Contact, "contacts.jsonl"),
     "invoice": (Invoice, "invoices.jsonl"),
     "team": (list[TeamMember], "teams.jsonl"),
+    "news": (list[NewsEntity], "news.jsonl"),
 }
 
 

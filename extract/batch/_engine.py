@@ -96,6 +96,7 @@ def outcome_line(outcome: Outcome[Any], target: Any) -> dict[str, Any]:
         },
         "model": result.model,
         "cached": outcome.cached,
+        **({"spans": {p: list(s) for p, s in result.spans.items()}} if result.spans else {}),
     }
 
 

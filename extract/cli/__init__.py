@@ -11,6 +11,7 @@ from typing import Any
 from .._errors import ExtractError, UsageError
 from .._targets import load_target
 from ._eval import add_eval_parser
+from ._highlight import add_highlight_parser
 from ._run import add_run_parser
 
 
@@ -100,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     add_run_parser(sub)
     add_eval_parser(sub)
+    add_highlight_parser(sub)
     check = sub.add_parser("check", help="print the constraint report of a schema")
     check.add_argument("target", nargs="?", help="schema.json or package.module:Model")
     check.add_argument("--schema", help="the same, as an option")

@@ -47,7 +47,7 @@ class FakeBackend:
         prompt = "\n".join(m.content for m in request.messages)
         digest = hashlib.sha256(f"{self.seed}|{request.seed}|{prompt}".encode()).digest()
         rng = random.Random(digest)
-        matcher = request.schema.matcher(byte_tokenizer())
+        matcher = request.schema.matcher(byte_tokenizer(), request.grounding)
         out = bytearray()
         finish: Any = "length"
         while len(out) < request.max_tokens:
