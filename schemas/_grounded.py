@@ -27,6 +27,8 @@ Level = Literal["words", "chars"]
 _PIECES = re.compile(r"\w+|\s+|[^\w\s]")
 # Escaped content that neither starts nor ends with whitespace (a space, \n, \t, \r).
 _TRIMMED = r"/([^ \\]|\\[^ntr]).*/ & /(.*[^\\])?[ntr]|.*[^ \\ntr]|.*\\\\/"
+# One character of the text inside a JSON string: itself, or its escape.
+_CHAR = r'([^\\"]|\\(["\\\/bfnrt]|u[0-9a-fA-F]{4}))'
 
 
 def is_grounded(schema: Any, root: Mapping[str, Any] | None = None) -> bool:
@@ -106,7 +108,7 @@ class _LarkWriter:
             return self.json(schema)
         level = schema.get(GROUNDED)
         if level in ("words", "chars") and schema.get("type", "string") == "string":
-            return self.quote(level)
+            return self.quote(level, schema.get("minLength"), schema.get("maxLength"))
         for key in ("anyOf", "oneOf"):
             if isinstance(schema.get(key), list) and set(schema) - {key} <= _ANNOTATIONS:
                 return "(" + " | ".join(self.expr(branch) for branch in schema[key]) + ")"
@@ -143,11 +145,15 @@ class _LarkWriter:
         inline["x-guidance"] = self.options
         return "%json " + json.dumps(inline, ensure_ascii=False)
 
-    def quote(self, level: Level) -> str:
-        key = f"Q_{level.upper()}"
+    def quote(self, level: Level, low: Any, high: Any) -> str:
+        """A JSON string of a substring of the text, within the field's length bounds
+        (counted in characters of the text: an escape is one)."""
+        low = max(1, int(low or 1))
+        bound = f"{{{low},{int(high)}}}" if high is not None else f"{{{low},}}"
+        key = f"Q_{level.upper()}_{low}_{high if high is not None else 'N'}"
         if key not in self.terminals:
             pieces = json.dumps({"substring_chunks": chunks(self.text, level)}, ensure_ascii=False)
-            self.terminals[key] = f"%regex {pieces} & {_TRIMMED}"
+            self.terminals[key] = f"%regex {pieces} & {_TRIMMED} & /{_CHAR}{bound}/"
         return f'"\\"" {key} "\\""'
 
     def object(self, schema: Mapping[str, Any]) -> str:

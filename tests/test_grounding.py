@@ -74,6 +74,17 @@ def test_the_grammar_refuses_what_the_text_does_not_say() -> None:
         assert checker.accepts(story(ok)), ok
     for bad in ["Bob in Zürich", "Jos", "", " José", "José ", "Paris", "home.\n"]:
         assert not checker.accepts(story(bad)), bad
+    # the field's length bounds hold, counted in characters of the text
+    long_text = "word " * 30 + 'é"end'
+    bounded = GrammarChecker(compile_schema(Story).grounded_grammar(long_text))
+
+    def entity(value: str) -> str:
+        doc = {"title": "word", "entities": [{"text": value, "kind": "other"}]}
+        return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+
+    assert bounded.accepts(entity(("word " * 12).strip()))  # 59 characters
+    assert not bounded.accepts(entity(("word " * 13).strip()))  # 64
+    assert bounded.accepts(entity('word é"end'))  # an escape is one character
     # character level: any run of characters
     letters = json.dumps({"title": "José", "entities": [], "letters": ["os", "ürich.\nT"]},
                          ensure_ascii=False, separators=(",", ":"))  # fmt: skip

@@ -38,13 +38,17 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic_core import to_jsonable_python
 
 from extract.evaluation import Counts, Scorer, scorer_for
+from extract.grounding import Quote
 
 __all__ = [
     "TASKS",
     "Contact",
     "Document",
+    "GroundedNews",
+    "GroundedNewsEntity",
     "Invoice",
     "LineItem",
+    "News",
     "NewsEntity",
     "TeamMember",
     "field_scores",
@@ -114,6 +118,22 @@ class NewsEntity(BaseModel):
         str, Field(max_length=60, description="The name exactly as written in the text")
     ]
     kind: Literal["person", "organisation", "place"] = Field(description="What the name refers to")
+
+
+class GroundedNewsEntity(BaseModel):
+    """``NewsEntity`` whose name must be copied from the document (``extract.Quote``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[
+        Quote, Field(max_length=60, description="The name exactly as written in the text")
+    ]
+    kind: Literal["person", "organisation", "place"] = Field(description="What the name refers to")
+
+
+#: The news task's target, and the same with grounded names (``extract eval --schema``).
+News = list[NewsEntity]
+GroundedNews = list[GroundedNewsEntity]
 
 
 #: Task name -> (target type, file name next to this module).

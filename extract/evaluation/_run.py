@@ -5,12 +5,19 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
+
+from pydantic import TypeAdapter
+
+from schemas import CompiledSchema
 
 from .._api import Extractor, default_extractor
 from .._errors import UsageError
+from .._loop import Options
 from .._options import compile_target, parse_options
 from .._result import Result
+from .._targets import load_target
 from ..batch import Outcome, ProgressDisplay, Tally
 from ._dataset import as_dataset
 from ._matchers import Matcher
@@ -36,10 +43,12 @@ def evaluate(
     iterable of ``(id, text, gold)``. ``systems``: an ``Extractor``, or a mapping of
     names to extractors, to option dicts (``instructions``, ``examples``,
     ``temperature``...) run on ``extractor`` (default: the embedded model), or to
-    ``(extractor, options)`` pairs; None: the default extractor. Documents are run in
-    turn by every system (interleaved, so load on the machine falls on all alike),
-    ``repeat`` times; a run that raises is scored as an empty record and its error kept.
-    ``options`` go to every run (``max_retries``...).
+    ``(extractor, options)`` pairs; None: the default extractor. Options may name a
+    ``target`` of the same shape for one system (a model with ``Quote`` fields against
+    the same model with ``str``): it extracts that, and is scored like the others.
+    Documents are run in turn by every system (interleaved, so load on the machine
+    falls on all alike), ``repeat`` times; a run that raises is scored as an empty
+    record and its error kept. ``options`` go to every run (``max_retries``...).
     ``matchers``/``tolerance``: see ``Scorer``.
     """
     if not isinstance(repeat, int) or repeat < 1:
@@ -51,8 +60,8 @@ def evaluate(
     scorer = Scorer(compiled.json_schema, matchers, tolerance)
     plan = _systems(target, systems, extractor, options)
     report = EvalReport(_name(target), list(plan), [], repeat, dataset.left_out)
-    for name, (_, parsed) in plan.items():
-        shown = {text for text, _ in parsed.examples}
+    for name, system in plan.items():
+        shown = {text for text, _ in system.options.examples}
         seen = sum(doc.text in shown for doc in dataset)
         if seen:  # the model is shown the answer: its score says nothing about new text
             report.notes.append(f"{name}: {seen} scored documents are also its examples")
@@ -61,16 +70,18 @@ def evaluate(
         for k in range(repeat):
             for doc in dataset:
                 gold = dataset.as_json(doc.gold)
-                for name, (ex, parsed) in plan.items():
+                for name, system in plan.items():
                     started = time.perf_counter()
                     try:
-                        result = ex.run_compiled(target, compiled, doc.text, parsed)
+                        result = system.extractor.run_compiled(
+                            system.target, system.compiled, doc.text, system.options
+                        )
                     except Exception as exc:  # scored as a failure, the run goes on
                         outcome = Outcome.of_exception(doc.id, exc, time.perf_counter() - started)
                         run = _failed_run(outcome, exc, name, k, gold, scorer)
                     else:
                         outcome = Outcome(doc.id, result, seconds=time.perf_counter() - started)
-                        prediction = dataset.as_json(result.value)
+                        prediction = system.as_json(result.value)
                         run = _scored_run(outcome, result, name, k, prediction, gold, scorer)
                     report.documents.append(run)
                     tally.add(outcome)
@@ -104,10 +115,26 @@ def _failed_run(
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class _System:
+    """One system of an evaluation: its extractor, options and target (the evaluated
+    target unless its options name another of the same shape, e.g. with ``Quote``)."""
+
+    extractor: Extractor
+    options: Options
+    target: Any
+    compiled: CompiledSchema
+
+    def as_json(self, value: Any) -> Any:
+        if isinstance(self.target, dict):
+            return value
+        return TypeAdapter(self.target).dump_python(value, mode="json", by_alias=True)
+
+
 def _systems(
     target: Any, systems: Any, extractor: Extractor | None, common: dict[str, Any]
-) -> dict[str, tuple[Extractor, Any]]:
-    """name -> (extractor, parsed options); every option checked before any run."""
+) -> dict[str, _System]:
+    """name -> system; every option checked before any run."""
     if systems is None:
         systems = {"default": extractor or default_extractor()}
     elif isinstance(systems, Extractor):
@@ -118,22 +145,25 @@ def _systems(
     plan = {}
     for name, system in systems.items():
         if isinstance(system, Extractor):
-            plan[str(name)] = (system, parse_options(target, dict(common)))
+            system = (system, {})
         elif isinstance(system, Mapping):
-            ex = extractor or default_extractor()
-            plan[str(name)] = (ex, parse_options(target, {**common, **system}))
-        elif (
+            system = (extractor or default_extractor(), system)
+        if not (
             isinstance(system, tuple)
             and len(system) == 2
             and isinstance(system[0], Extractor)
             and isinstance(system[1], Mapping)
         ):
-            plan[str(name)] = (system[0], parse_options(target, {**common, **system[1]}))
-        else:
             raise UsageError(
                 f"system {name!r}: an Extractor, an option dict or (Extractor, options), "
                 f"not {system!r}"
             )
+        options = {**common, **system[1]}
+        own = options.pop("target", target)
+        if isinstance(own, str):
+            own = load_target(own)
+        compiled = compile_target(own)
+        plan[str(name)] = _System(system[0], parse_options(own, options), own, compiled)
     return plan
 
 
