@@ -287,3 +287,11 @@ def test_perturbing_one_leaf_of_any_instance_costs(task: str) -> None:
         check_identity_and_one_perturbation(task, value, data)
 
     check()
+
+
+def test_news_gold_spans_point_at_their_names() -> None:
+    for doc in DOCS["news"]:
+        assert len(doc.spans) == len(doc.gold), doc.id
+        for i, entity in enumerate(doc.gold):
+            start, end = doc.spans[f"/{i}/text"]
+            assert doc.text[start:end] == entity.text, doc.id

@@ -15,7 +15,9 @@ person mentioned in passing, a due or delivery date next to the invoice date, pr
 currency symbols or written out in words. In ``news`` the gold lists every distinct
 person, organisation and place once, as first written (a full name, not a later surname),
 in order of first appearance; its distractors are people named twice, organisations named
-after a place and possessives ("Nordhavn's mayor").
+after a place and possessives ("Nordhavn's mayor"). Its lines also carry ``"spans"``:
+each gold name's offsets (``/i/text`` -> ``[start, end]``, its first whole-word place),
+loaded as ``Document.spans``.
 
     from benchmarks.corpus import TASKS, field_scores, load
 
@@ -30,7 +32,7 @@ from __future__ import annotations
 import datetime
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -152,6 +154,8 @@ class Document:
     id: str
     text: str
     gold: Any
+    # Gold offsets of grounded values (the news task): JSON pointer -> (start, end).
+    spans: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def load(task: str) -> list[Document]:
@@ -176,7 +180,9 @@ def load(task: str) -> list[Document]:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{where}: not JSON: {exc}") from exc
-            if not isinstance(row, dict) or set(row) != {"id", "text", "gold"}:
+            if not isinstance(row, dict) or not {"id", "text", "gold"} <= set(row) <= {
+                "id", "text", "gold", "spans"
+            }:  # fmt: skip
                 raise ValueError(f"{where}: expected an object with keys id, text, gold")
             doc_id, text = row["id"], row["text"]
             if not isinstance(doc_id, str) or not doc_id:
@@ -190,7 +196,11 @@ def load(task: str) -> list[Document]:
                 gold = adapter.validate_python(row["gold"])
             except ValidationError as exc:
                 raise ValueError(f"{where} ({doc_id}): gold does not validate: {exc}") from exc
-            docs.append(Document(id=doc_id, text=text, gold=gold))
+            spans = {str(k): (int(v[0]), int(v[1])) for k, v in (row.get("spans") or {}).items()}
+            for pointer, (start, end) in spans.items():
+                if not 0 <= start < end <= len(text):
+                    raise ValueError(f"{where}: span {pointer} is outside the text")
+            docs.append(Document(id=doc_id, text=text, gold=gold, spans=spans))
     return docs
 
 
