@@ -84,6 +84,7 @@ class _LarkWriter:
         self.rules: dict[str, str] = {}
         self.terminals: dict[str, str] = {}
         self.refs: dict[str, str] = {}
+        self._grounded: dict[int, bool] = {}  # by id: subtrees of the root, alive throughout
 
     def grammar(self) -> str:
         start = self.expr(self.root)
@@ -91,6 +92,13 @@ class _LarkWriter:
         lines += [f"{name}: {body}" for name, body in self.rules.items()]
         lines += [f"{name}: {body}" for name, body in self.terminals.items()]
         return "\n".join(lines)
+
+    def grounded(self, schema: Mapping[str, Any]) -> bool:
+        """``is_grounded``, once per subtree: the writer asks at every level."""
+        found = self._grounded.get(id(schema))
+        if found is None:
+            found = self._grounded[id(schema)] = is_grounded(schema, self.root)
+        return found
 
     def rule(self, body: str) -> str:
         name = f"r{len(self.rules)}"
@@ -102,9 +110,9 @@ class _LarkWriter:
         if not isinstance(schema, Mapping):
             return self.json(schema)
         ref = schema.get("$ref")
-        if isinstance(ref, str) and len(schema) == 1 and is_grounded(schema, self.root):
+        if isinstance(ref, str) and len(schema) == 1 and self.grounded(schema):
             return self.reference(ref)
-        if not is_grounded(schema, self.root):
+        if not self.grounded(schema):
             return self.json(schema)
         level = schema.get(GROUNDED)
         if level in ("words", "chars") and schema.get("type", "string") == "string":
@@ -201,38 +209,39 @@ def grounded_values(schema: Mapping[str, Any], value: Any) -> list[tuple[str, st
     """Every grounded string in ``value`` (a JSON value of ``schema``), in the order of
     the answer: ``(JSON pointer, the string, level)``."""
     out: list[tuple[str, str, Level]] = []
-    _collect(schema, schema, value, "", out, 0)
+    _collect(schema, schema, value, "", out, set(), 0)
     return out
 
 
 def _collect(
     root: Mapping[str, Any], schema: Any, value: Any, path: str,
-    out: list[tuple[str, str, Level]], depth: int,
+    out: list[tuple[str, str, Level]], seen: set[str], depth: int,
 ) -> None:  # fmt: skip
     if not isinstance(schema, Mapping) or depth > 64:
         return
     ref = schema.get("$ref")
     if isinstance(ref, str):
-        _collect(root, _resolve(root, ref), value, path, out, depth + 1)
+        _collect(root, _resolve(root, ref), value, path, out, seen, depth + 1)
     level = schema.get(GROUNDED)
     if level in ("words", "chars") and isinstance(value, str):
-        if all(path != p for p, _, _ in out):
+        if path not in seen:  # several branches of a union may mark the same value
+            seen.add(path)
             out.append((path, value, level))
         return
     for key in ("anyOf", "oneOf", "allOf"):
         for branch in schema.get(key) or ():
-            _collect(root, branch, value, path, out, depth + 1)
+            _collect(root, branch, value, path, out, seen, depth + 1)
     if isinstance(value, dict):
         props = schema.get("properties") or {}
         for key, item in value.items():
             sub = props.get(key, schema.get("additionalProperties"))
-            _collect(root, sub, item, f"{path}/{_escape(key)}", out, depth + 1)
+            _collect(root, sub, item, f"{path}/{_escape(key)}", out, seen, depth + 1)
     elif isinstance(value, list):
         items = schema.get("items")
         prefix = schema.get("prefixItems") or []
         for i, item in enumerate(value):
             sub = prefix[i] if i < len(prefix) else items
-            _collect(root, sub, item, f"{path}/{i}", out, depth + 1)
+            _collect(root, sub, item, f"{path}/{i}", out, seen, depth + 1)
 
 
 def _escape(key: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from collections.abc import Mapping
@@ -115,7 +116,7 @@ def _failed_run(
     )  # fmt: skip
 
 
-@dataclass(frozen=True)
+@dataclass
 class _System:
     """One system of an evaluation: its extractor, options and target (the evaluated
     target unless its options name another of the same shape, e.g. with ``Quote``)."""
@@ -125,10 +126,14 @@ class _System:
     target: Any
     compiled: CompiledSchema
 
+    @functools.cached_property
+    def _adapter(self) -> TypeAdapter[Any] | None:
+        return None if isinstance(self.target, dict) else TypeAdapter(self.target)
+
     def as_json(self, value: Any) -> Any:
-        if isinstance(self.target, dict):
+        if self._adapter is None:
             return value
-        return TypeAdapter(self.target).dump_python(value, mode="json", by_alias=True)
+        return self._adapter.dump_python(value, mode="json", by_alias=True)
 
 
 def _systems(
