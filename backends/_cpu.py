@@ -148,3 +148,22 @@ def check(system_info: str, cpuinfo: str) -> Verdict:
     flags = cpu_flags(cpuinfo)
     probe = amx_runs() if needs_amx_probe(library, flags) else None
     return verdict(library, flags, probe)
+
+
+def physical_cores(cpuinfo: str, usable: int) -> int:
+    """Cores without their hyperthread siblings, at most ``usable`` (the CPUs this
+    process may run on). llama.cpp runs fastest with one thread per core; ``cpuinfo``
+    without core ids (not Linux, some VMs) counts every usable CPU."""
+    cores: set[tuple[str, str]] = set()
+    physical = core = ""
+    for line in [*cpuinfo.splitlines(), ""]:
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "physical id":
+            physical = value.strip()
+        elif key == "core id":
+            core = value.strip()
+        elif not line.strip() and core:
+            cores.add((physical, core))
+            physical = core = ""
+    return max(1, min(usable, len(cores) or usable))

@@ -5,8 +5,9 @@ Every system gets its own ``llama_cpp.Llama`` (same file, ``n_ctx``, ``n_threads
 seed), the same chat messages (our system prompt, which states the schema, then the
 document), greedy decoding and a 512-token budget. Runs are interleaved document by
 document (ours, outlines, JSON mode, instructor, raw, ours, ...) so machine drift hits
-all alike. Forward passes are counted on each ``Llama.eval`` call, tokens from the
-llama context, so every system is measured the same way.
+all alike. Forward passes are counted on each ``Llama.eval`` call of the peers and each
+``llama_decode`` of our backend's own context (it decodes there, several sequences at
+once when asked; here one document at a time).
 
     python backends/llama_build.py install && pip install -e '.[benchmarks]'
     python benchmarks/local.py [--limit 8] [--tasks contact,invoice,team] [--json OUT]
@@ -56,6 +57,7 @@ from pydantic import TypeAdapter
 
 import extract
 from backends import Request
+from backends._sequences import Feed
 from backends.llamacpp import LlamaCppBackend
 from benchmarks.corpus import TASKS, field_scores, load
 from extract._model import default_model_path
@@ -107,8 +109,24 @@ class Outcome:
 Run = Callable[[Any, str], Outcome]
 
 
+class PassCounting:
+    """Our backend's forward passes (``llama_decode`` calls in its own context)."""
+
+    def __init__(self, backend: LlamaCppBackend) -> None:
+        self.backend = backend
+
+    @property
+    def passes(self) -> int:
+        return self.backend.sequences.passes
+
+
+OUR_BACKENDS: dict[int, LlamaCppBackend] = {}  # by id(llm): whose passes to count
+
+
 def ours(llm: llama_cpp.Llama, fast_forward: bool = True) -> Run:
-    extractor = extract.Extractor(LlamaCppBackend(llm, fast_forward=fast_forward))
+    backend = LlamaCppBackend(llm, fast_forward=fast_forward)
+    OUR_BACKENDS[id(llm)] = backend
+    extractor = extract.Extractor(backend)
 
     def run(target: Any, text: str) -> Outcome:
         try:
@@ -301,10 +319,15 @@ def decode_overhead(threads: int, docs: int = 4) -> dict[str, float]:
         completion = backend.complete(Request(messages, compiled, max_tokens=256))
         ours_tokens += completion.completion_tokens
         ours_s += completion.timings["decode_s"]
-        backend._eval_prompt(backend.prompt_tokens(messages))
+        # The same prompt in the same context, then argmax after argmax, no mask.
+        prompt = backend.prompt_tokens(messages)
+        seqs = backend.sequences
+        held = seqs.place(0, prompt)
+        logits = seqs.decode([Feed(0, held, prompt[held:])], [0])[0]
         started = time.perf_counter()
-        for _ in range(completion.completion_tokens):
-            llm.eval([int(np.argmax(backend._last_logits()))])
+        for i in range(completion.completion_tokens):
+            token = int(np.argmax(logits))
+            logits = seqs.decode([Feed(0, len(prompt) + i, [token])], [0])[0]
         raw_s += time.perf_counter() - started
         raw_tokens += completion.completion_tokens
     ours_rate, raw_rate = ours_tokens / ours_s, raw_tokens / raw_s
@@ -339,8 +362,11 @@ def main() -> int:
     tasks = args.tasks.split(",")
     documents = [(task, doc) for task in tasks for doc in load(task)[: args.limit]]
     llamas = {name: new_llama(args.threads) for name in names}
-    counters = {name: Counting(llm) for name, llm in llamas.items()}
     runs = {name: SYSTEMS[name](llamas[name]) for name in names}
+    counters: dict[str, Counting | PassCounting] = {
+        name: PassCounting(OUR_BACKENDS[id(llm)]) if id(llm) in OUR_BACKENDS else Counting(llm)
+        for name, llm in llamas.items()
+    }
     stats = {name: Stats() for name in names}
 
     for number, (task, doc) in enumerate(documents, 1):

@@ -41,7 +41,7 @@ def extractor() -> Iterator[Any]:
 
     extractor = extract.default_extractor()
     yield extractor
-    extractor.backend.llm.close()  # type: ignore[attr-defined]  # free before interpreter exit
+    extractor.backend.close()  # type: ignore[attr-defined]  # free before interpreter exit
 
 
 @pytest.fixture(scope="session")

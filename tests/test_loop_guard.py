@@ -8,7 +8,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backends.llamacpp import (
+from backends._loops import (
     CLOSES,
     LOOP_COPIES,
     LOOP_MAX_SPAN,

@@ -235,8 +235,17 @@ def test_async_twin(extractor: extract.Extractor) -> None:
 
 
 def test_extractor_accepts_a_llama_object(extractor: extract.Extractor) -> None:
-    llm = extractor.backend.llm  # type: ignore[attr-defined]
-    _check(extract.Extractor(llm).extract(Address, "5 Elm Road, Shelbyville"), Address)
+    import llama_cpp
+
+    from extract._model import default_model_path
+
+    llm = llama_cpp.Llama(model_path=default_model_path(), n_ctx=1024, verbose=False)
+    try:
+        mine = extract.Extractor(llm)
+        assert mine.backend.capabilities.context_window == 1024  # the Llama's own n_ctx
+        _check(mine.extract(Address, "5 Elm Road, Shelbyville"), Address)
+    finally:
+        mine.backend.close()  # type: ignore[attr-defined]
 
 
 def test_cli_run_writes_one_line_per_input(tmp_path: Path) -> None:
@@ -288,16 +297,16 @@ class Shipment(BaseModel):
 
 def test_forced_keys_are_fast_forwarded_in_batches(extractor: extract.Extractor) -> None:
     backend: Any = extractor.backend
-    llm = backend.llm
+    sequences = backend.sequences
     batches: list[int] = []
-    evaluate = llm.eval
+    evaluate = sequences.decode
 
-    def counted(tokens: Any) -> None:
-        batches.append(len(tokens))
-        evaluate(tokens)
+    def counted(feeds: Any, busy: Any) -> Any:
+        batches.extend(len(feed.tokens) for feed in feeds)
+        return evaluate(feeds, busy)
 
     text = "Customer 4411 wants express delivery to Norway."
-    llm.eval = counted
+    sequences.decode = counted
     default = backend.fast_forward
     try:
         backend.fast_forward = True
@@ -308,7 +317,7 @@ def test_forced_keys_are_fast_forwarded_in_batches(extractor: extract.Extractor)
         off = extractor.run(Shipment, text, max_retries=0)
     finally:
         backend.fast_forward = default
-        del llm.eval  # back to the class's method
+        del sequences.decode  # back to the class's method
     assert isinstance(on.value, Shipment) and isinstance(off.value, Shipment)
     # Without it: the prompt, then one pass per token but the last (the end needs none).
     assert len(batches) == off.usage.completion_tokens

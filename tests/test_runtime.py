@@ -225,17 +225,21 @@ def test_the_installed_library_is_a_build_from_the_project_cache() -> None:
 
 @pytest.mark.model
 def test_a_long_prompt_is_evaluated_in_one_batch_with_the_defaults(extractor: Any) -> None:
-    llm = extractor.backend.llm
+    from backends._sequences import Feed
+
+    backend = extractor.backend
+    sequences = backend.sequences
     text = (ROOT / "extract" / "samples" / "invoice.txt").read_text() * 6
-    tokens = llm.tokenize(text.encode(), add_bos=False)
-    assert 256 <= len(tokens) <= llm.n_batch, "must be one batch of at least 256 tokens"
-    llm.reset()
-    llm.eval(tokens)
-    assert llm.n_tokens == len(tokens)
-    logits = extractor.backend._last_logits()
-    assert logits.shape == (llm.n_vocab(),)
+    tokens = backend.llm.tokenize(text.encode(), add_bos=False)
+    assert 256 <= len(tokens) <= sequences.n_batch, "must be one batch of at least 256 tokens"
+    passes = sequences.passes
+    seq = sequences.best_idle(tokens, [])
+    held = sequences.place(seq, tokens)
+    logits = sequences.decode([Feed(seq, held, tokens[held:])], [seq])[seq]
+    assert sequences.passes == passes + 1
+    assert sequences.held[seq] == tokens
+    assert logits.shape == (backend.vocabulary.n_vocab,)
     assert bool((abs(logits) < 1e4).all()) and logits.std() > 0
-    llm.reset()
 
 
 @pytest.mark.model
@@ -248,3 +252,28 @@ def test_a_full_record_decodes_on_this_cpu(extractor: Any) -> None:
     assert result.value.items
     assert len(result.attempts) == 1
     assert result.usage.prompt_tokens >= 256  # the batched path again, inside a real run
+
+
+def _cpuinfo(pairs: list[tuple[int, int]]) -> str:
+    return "".join(
+        f"processor\t: {n}\nphysical id\t: {p}\ncore id\t\t: {c}\nflags\t\t: avx2\n\n"
+        for n, (p, c) in enumerate(pairs)
+    )
+
+
+@given(
+    sockets=st.integers(1, 2),
+    cores=st.integers(1, 8),
+    smt=st.integers(1, 2),
+    usable=st.integers(1, 64),
+)
+def test_threads_default_to_one_per_physical_core(
+    sockets: int, cores: int, smt: int, usable: int
+) -> None:
+    pairs = [(p, c) for p in range(sockets) for c in range(cores) for _ in range(smt)]
+    assert _cpu.physical_cores(_cpuinfo(pairs), usable) == min(usable, sockets * cores)
+
+
+def test_threads_without_core_ids_use_every_usable_cpu() -> None:
+    assert _cpu.physical_cores("processor\t: 0\nflags\t: avx2\n", 3) == 3
+    assert _cpu.physical_cores("", 0) == 1
