@@ -3,7 +3,7 @@ together (``run_many``), and llama.cpp's own server with parallel slots, on the 
 corpus documents in one run.
 
     python benchmarks/throughput.py [--tasks contact,invoice,team,news] [--limit 24]
-        [--sequences 4,8] [--server-parallel 8] [--json OUT]
+        [--sequences 4,8] [--server-parallel N] [--json OUT]
 
 Each system has its own model instance (and the server its own process), the embedded
 model, 2 threads, greedy decoding, a 512-token budget and our prompt (the schema in the
@@ -137,7 +137,7 @@ def main() -> int:
     parser.add_argument("--tasks", default="contact,invoice,team,news")
     parser.add_argument("--limit", type=int, default=24, help="documents per task")
     parser.add_argument("--sequences", default="4,8", help="run_many sizes to measure")
-    parser.add_argument("--server-parallel", type=int, default=8, help="0: no server peer")
+    parser.add_argument("--server-parallel", type=int, default=0, help="0: no server peer")
     parser.add_argument("--json", dest="json_out", type=Path)
     args = parser.parse_args()
 
