@@ -87,10 +87,10 @@ class Sequences:
         (copied, not evaluated) and return its length; at least the last prompt token
         is left to evaluate, for fresh logits."""
         limit = len(prompt) - 1
-        best, common = seq, _common_prefix(self.held[seq], prompt, limit)
+        best, common = seq, common_prefix(self.held[seq], prompt, limit)
         for other in range(self.count):
             if other != seq:
-                shared = _common_prefix(self.held[other], prompt, limit)
+                shared = common_prefix(self.held[other], prompt, limit)
                 if shared > common:
                     best, common = other, shared
         if best == seq:
@@ -106,14 +106,14 @@ class Sequences:
     def shared_prefix(self, prompt: Sequence[int]) -> int:
         """The longest prefix of ``prompt`` some sequence holds (copied, not evaluated)."""
         limit = len(prompt) - 1
-        return max(_common_prefix(held, prompt, limit) for held in self.held)
+        return max(common_prefix(held, prompt, limit) for held in self.held)
 
     def best_idle(self, prompt: Sequence[int], busy: Sequence[int]) -> int:
         """The idle sequence whose tokens share the longest prefix with ``prompt``."""
         idle = [s for s in range(self.count) if s not in busy]
         if not idle:
             raise RuntimeError("every sequence is busy")
-        return max(idle, key=lambda s: _common_prefix(self.held[s], prompt, len(prompt)))
+        return max(idle, key=lambda s: common_prefix(self.held[s], prompt, len(prompt)))
 
     def decode(self, feeds: Sequence[Feed], busy: Sequence[int]) -> dict[int, NDArray[np.float32]]:
         """Evaluate every feed (split into batches of ``n_batch`` tokens) and return the
@@ -173,7 +173,8 @@ class Sequences:
             del self.held[seq][at:]
 
 
-def _common_prefix(held: Sequence[int], tokens: Sequence[int], limit: int) -> int:
+def common_prefix(held: Sequence[int], tokens: Sequence[int], limit: int) -> int:
+    """How many leading tokens ``held`` and ``tokens`` share, at most ``limit``."""
     common = 0
     limit = min(limit, len(held), len(tokens))
     while common < limit and held[common] == tokens[common]:

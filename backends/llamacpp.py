@@ -45,7 +45,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from ._answer import Answer, Vocabulary
-from ._sequences import Feed, Sequences
+from ._sequences import Feed, Sequences, common_prefix
 
 
 def refuse_unrunnable_library() -> None:
@@ -53,13 +53,6 @@ def refuse_unrunnable_library() -> None:
     found = _library_verdict()
     if not found.ok:
         raise _cpu.UnrunnableLibrary(found.reason)
-
-
-def _common(a: list[int], b: list[int]) -> int:
-    common, limit = 0, min(len(a), len(b))
-    while common < limit and a[common] == b[common]:
-        common += 1
-    return common
 
 
 def _default_threads() -> int:
@@ -272,7 +265,7 @@ class LlamaCppBackend:
             job = self._waiting[0]
             tokens = job.answer.prompt
             shared = self.sequences.shared_prefix(tokens)
-            if any(_common(p, tokens) > shared + SHARE_AT_LEAST for p in placed):
+            if any(common_prefix(p, tokens, len(tokens)) > shared + SHARE_AT_LEAST for p in placed):
                 break  # a prompt placed in this step holds more of it: copy that next step
             need = len(tokens) - shared + job.answer.request.max_tokens
             if self._active and self._reserved() + need > self.sequences.n_ctx:
