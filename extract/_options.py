@@ -9,7 +9,7 @@ from schemas import CompiledSchema, SchemaError, compile_schema
 
 from ._errors import UnsupportedTypeError, UsageError
 from ._loop import Options
-from ._prompt import dump_example
+from ._prompt import PROMPTS, dump_example
 
 
 def compile_target(target: Any) -> CompiledSchema:
@@ -21,7 +21,7 @@ def compile_target(target: Any) -> CompiledSchema:
 
 _OPTION_NAMES = (
     "max_retries", "temperature", "max_tokens", "instructions", "examples", "seed",
-    "chunk_size", "chunk_overlap", "max_chunks",
+    "chunk_size", "chunk_overlap", "max_chunks", "prompt",
 )  # fmt: skip
 
 
@@ -48,6 +48,8 @@ def parse_options(target: Any, options: dict[str, Any]) -> Options:
         raise UsageError("chunk_overlap must be an int >= 0 (characters)")
     if not isinstance(parsed.max_chunks, int) or parsed.max_chunks < 1:
         raise UsageError("max_chunks must be an int >= 1")
+    if parsed.prompt not in PROMPTS:
+        raise UsageError(f"prompt must be one of {list(PROMPTS)}, not {parsed.prompt!r}")
     return parsed
 
 

@@ -52,6 +52,7 @@ __all__ = [
     "LineItem",
     "News",
     "NewsEntity",
+    "Team",
     "TeamMember",
     "field_scores",
     "load",
@@ -135,6 +136,7 @@ class GroundedNewsEntity(BaseModel):
 
 #: The news task's target, and the same with grounded names (``extract eval --schema``).
 News = list[NewsEntity]
+Team = list[TeamMember]
 GroundedNews = list[GroundedNewsEntity]
 
 

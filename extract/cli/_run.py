@@ -34,7 +34,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise UsageError("extract run: --workers must be at least 1")
     cache = None if args.no_cache else str(args.cache or default_cache_path())
-    options = {"max_retries": args.max_retries}
+    options = {"max_retries": args.max_retries, "prompt": args.prompt}
     if args.retry_failed and not args.output:
         raise UsageError("extract run: --retry-failed needs --output (the file to retry)")
     # A first pass counts the documents for the ETA (without parsing them), or, to
@@ -122,6 +122,12 @@ def add_run_parser(sub: Any) -> None:
         "--backend", help="package.module:factory returning a backends.Backend (instead of --model)"
     )
     run.add_argument("--max-retries", type=int, default=2)
+    run.add_argument(
+        "--prompt",
+        choices=("schema", "fields"),
+        default="schema",
+        help="what the system prompt shows: the JSON Schema, or a short field list",
+    )
     run.add_argument(
         "--workers",
         type=int,
