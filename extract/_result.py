@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from itertools import pairwise
+from typing import Any, Generic, TypeVar
 
 from schemas import ConstraintReport
 
@@ -57,3 +60,23 @@ class Result(Generic[T]):
     # end exclusive, and how each was found ("exact", "normalized" or "fuzzy").
     spans: dict[str, tuple[int, int]] = field(default_factory=dict)
     alignment: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def changed_retries(self) -> int:
+        """How many retries answered differently from the attempt before them."""
+        return changed_retries(self.attempts)
+
+
+def changed_retries(attempts: Sequence[Attempt]) -> int:
+    """The retries whose answer differs from the previous attempt's (as JSON values
+    where both parse, so spacing does not count): a retry that writes the same value
+    again only spent its tokens."""
+    answers = [_as_value(a.raw) for a in attempts]
+    return sum(1 for before, after in pairwise(answers) if before != after)
+
+
+def _as_value(raw: str) -> Any:
+    try:
+        return ("json", json.loads(raw))
+    except ValueError:
+        return ("text", raw)

@@ -32,6 +32,7 @@ class DocumentRun:
     error_type: str | None = None  # the exception's class name, when no record came out
     message: str | None = None
     attempts: int = 0
+    changed_retries: int = 0  # retries whose answer differed from the attempt before
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
@@ -51,6 +52,7 @@ class DocumentRun:
             "error_type": self.error_type,
             "message": self.message,
             "attempts": self.attempts,
+            "changed_retries": self.changed_retries,
             "usage": {
                 "prompt_tokens": self.prompt_tokens,
                 "completion_tokens": self.completion_tokens,
@@ -73,6 +75,7 @@ class DocumentRun:
             prediction=row.get("prediction"), gold=row.get("gold"), score=score,
             error_type=row.get("error_type"), message=row.get("message"),
             attempts=int(row.get("attempts", 0)),
+            changed_retries=int(row.get("changed_retries", 0)),
             prompt_tokens=int(usage.get("prompt_tokens", 0)),
             completion_tokens=int(usage.get("completion_tokens", 0)),
             seconds=float(row.get("seconds", 0.0)),
@@ -150,6 +153,9 @@ class SystemSummary:
             "errors": dict(Counter(r.error_type for r in self.runs if r.error_type)),
             "records_per_s": len(self.runs) / seconds if seconds > 0 else 0.0,
             "attempts_per_record": sum(r.attempts for r in self.runs) / n,
+            # Retries (attempts after the first) and how many of them changed the answer.
+            "retries": sum(max(0, r.attempts - 1) for r in self.runs),
+            "changed_retries": sum(r.changed_retries for r in self.runs),
             "tokens_per_record": sum(r.prompt_tokens + r.completion_tokens for r in self.runs) / n,
         }
 

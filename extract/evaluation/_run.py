@@ -17,7 +17,7 @@ from .._api import Extractor, default_extractor
 from .._errors import UsageError
 from .._loop import Options
 from .._options import compile_target, parse_options
-from .._result import Result
+from .._result import Result, changed_retries
 from .._targets import load_target
 from ..batch import Outcome, ProgressDisplay, Tally
 from ._dataset import as_dataset
@@ -98,7 +98,8 @@ def _scored_run(
 ) -> DocumentRun:  # fmt: skip
     return DocumentRun(
         outcome.id, system, k, prediction, gold, scorer.score(prediction, gold),
-        attempts=len(result.attempts), prompt_tokens=result.usage.prompt_tokens,
+        attempts=len(result.attempts), changed_retries=result.changed_retries,
+        prompt_tokens=result.usage.prompt_tokens,
         completion_tokens=result.usage.completion_tokens, seconds=outcome.seconds,
     )  # fmt: skip
 
@@ -111,6 +112,7 @@ def _failed_run(
     return DocumentRun(
         outcome.id, system, k, None, gold, scorer.score(None, gold), outcome.error_type,
         outcome.message, attempts=len(getattr(exc, "attempts", ())),
+        changed_retries=changed_retries(getattr(exc, "attempts", ())),
         prompt_tokens=getattr(spent, "prompt_tokens", 0),
         completion_tokens=getattr(spent, "completion_tokens", 0), seconds=outcome.seconds,
     )  # fmt: skip
