@@ -15,7 +15,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._base import FinishReason, Request
-from ._loops import CLOSES, LOOP_COPIES, MAX_LOOP_EXITS, open_value, repeating
+from ._loops import (
+    CLOSES,
+    LOOP_COPIES,
+    MAX_LOOP_EXITS,
+    NEAR_COPIES,
+    NEAR_KEPT,
+    in_list_string,
+    near_repeating,
+    open_value,
+    repeating,
+)
 
 
 class Vocabulary:
@@ -29,6 +39,7 @@ class Vocabulary:
         self.fast_forward = fast_forward
         self._mask = np.zeros((self.n_vocab + 31) // 32, dtype=np.int32)
         self._token_sets: dict[str, NDArray[np.int64]] = {}  # see tokens_where
+        self._digits: NDArray[np.bool_] | None = None  # see is_digit
 
     def allowed(self, matcher: Any) -> NDArray[np.uint8]:
         mask = self._mask
@@ -96,7 +107,9 @@ class Vocabulary:
             raise RuntimeError(f"engine refused forced tokens: {matcher.get_error()}")
         return list(tokens)
 
-    def loop_exit(self, out: list[int], span: int) -> tuple[int, Any, bool] | None:
+    def loop_exit(
+        self, out: list[int], span: int, copies: int = LOOP_COPIES, kept: int = 1
+    ) -> tuple[int, Any, bool] | None:
         """Where to cut a loop, what the next token may not be there, and whether that
         ends a list; None if the loop has no way out (the attempt then stops).
 
@@ -104,14 +117,23 @@ class Vocabulary:
         model went on to the next (a token ending in ``,`` right after ``}`` or ``]``);
         the next token must then close brackets only. A string or a number that repeats
         (a phrase again and again, ``2.000000...``) is cut after the first copy and must
-        then close.
+        then close. ``copies`` of the span were written; the first ``kept`` stay.
         """
-        first_end = len(out) - (LOOP_COPIES - 1) * span
+        return self.cut(out, len(out) - (copies - kept) * span, span)
+
+    def cut(self, out: list[int], first_end: int, span: int) -> tuple[int, Any, bool] | None:
+        """The way out of a loop whose kept part ends at ``first_end``: see ``loop_exit``."""
+        decode = self.tokenizer.decode_bytes
         for at in range(first_end - 1, first_end - span - 1, -1):
-            piece = self.tokenizer.decode_bytes([out[at]]).rstrip()
+            piece = decode([out[at]]).strip()
+            if piece[:1] == b'"' and b"," in piece and not piece.strip(b'", '):
+                # '","' between string items: cut before it, the item's quote closes
+                if in_list_string(decode(out[:at])):
+                    return at, self.all_but("string list"), True
+                continue
             if not piece.endswith(b","):
                 continue
-            before = (self.tokenizer.decode_bytes(out[:at]) + piece[:-1]).rstrip()
+            before = (decode(out[:at]) + piece[:-1]).rstrip()
             if before.endswith((b"}", b"]")):
                 return at, self.all_but("list"), True
         state = open_value(self.tokenizer.decode_bytes(out[:first_end]))
@@ -128,6 +150,13 @@ class Vocabulary:
     def commas(self) -> NDArray[np.int64]:
         """Every token whose text starts with a comma."""
         return self.tokens_where("comma", lambda piece: piece.lstrip().startswith(b","))
+
+    def digits(self) -> NDArray[np.bool_]:
+        """By token id: whether the token is digits only (a space before them aside)."""
+        if self._digits is None:
+            self._digits = np.zeros(self.n_vocab, dtype=bool)
+            self._digits[self.tokens_where("digits", lambda p: p.strip().isdigit())] = True
+        return self._digits
 
     def is_closer(self, token: int) -> bool:
         return self.tokenizer.decode_bytes([token]).strip() in (b"}", b"]")
@@ -212,6 +241,13 @@ class Answer:
             self._exits += 1
             exit_at, self._banned, self._list_exit = way_out
             return self._rewind(exit_at)
+        near = near_repeating(out, words.digits()) if self.loop_guard else 0
+        if near and self._exits < MAX_LOOP_EXITS:
+            way_out = words.loop_exit(out, near, NEAR_COPIES, NEAR_KEPT)
+            if way_out is not None and way_out[2]:  # lists only: a string may count up
+                self._exits += 1
+                exit_at, self._banned, self._list_exit = way_out
+                return self._rewind(exit_at)
         at = len(self.prompt) + len(out) - 1
         forced = words.forced(matcher, request.max_tokens - len(out), token)
         out.extend(forced)

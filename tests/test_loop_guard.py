@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,6 +14,9 @@ from backends._loops import (
     LOOP_COPIES,
     LOOP_MAX_SPAN,
     LOOP_MIN_SPAN,
+    NEAR_COPIES,
+    in_list_string,
+    near_repeating,
     open_value,
     repeating,
 )
@@ -89,3 +93,70 @@ def test_what_may_close_each_kind_of_loop() -> None:
     assert [CLOSES["number"](p) for p in (b",", b'},"', b"]", b"0", b".", b"e", b"")] == [
         True, True, True, False, False, False, False,
     ]  # fmt: skip
+
+
+# Token ids 0-9 stand for digit tokens, the rest for anything else.
+DIGITS = np.arange(60) < 10
+items = st.lists(st.integers(0, 59), min_size=LOOP_MIN_SPAN, max_size=20).filter(
+    lambda item: sum(t < 10 for t in item) > 0 and sum(t >= 10 for t in item) >= 2
+)
+
+
+def counted(item: list[int], k: int) -> list[int]:
+    """``item`` with its digit tokens replaced by digits of ``k`` (counting up)."""
+    digits = [int(d) for d in f"{k:020d}"]
+    places = [i for i, t in enumerate(item) if t < 10]
+    out = list(item)
+    for n, i in enumerate(places):
+        out[i] = digits[-len(places) + n]
+    return out
+
+
+@given(prefix=st.lists(st.integers(10, 59), max_size=30), item=items, start=st.integers(0, 900))
+def test_items_that_differ_only_in_digits_are_a_near_loop(
+    prefix: list[int], item: list[int], start: int
+) -> None:
+    out = prefix + [t for k in range(NEAR_COPIES) for t in counted(item, start + k)]
+    found = near_repeating(out, DIGITS)
+    assert LOOP_MIN_SPAN <= found <= len(item)
+    shape = [-1 if t < 10 else t for t in out]
+    assert all(
+        shape[-(k + 1) * found : len(out) - k * found] == shape[-found:] for k in range(NEAR_COPIES)
+    )
+
+
+@given(prefix=st.lists(st.integers(10, 59), max_size=30), item=items, start=st.integers(0, 900))
+def test_fewer_near_copies_are_left_alone(prefix: list[int], item: list[int], start: int) -> None:
+    out = prefix + [t for k in range(NEAR_COPIES - 1) for t in counted(item, start + k)]
+    found = near_repeating(out, DIGITS)
+    if found:  # only if the item itself holds a shorter period
+        shape = [-1 if t < 10 else t for t in out]
+        tail = shape[-found:]
+        assert all(shape[-(k + 1) * found : len(out) - k * found] == tail for k in range(5))
+
+
+def test_a_long_number_is_not_a_near_loop() -> None:
+    assert near_repeating([11, 12] + list(range(10)) * 40, DIGITS) == 0
+
+
+strings = st.text(alphabet=st.sampled_from('ab"\\, [0'), max_size=8)
+
+
+@given(st.lists(strings, min_size=1, max_size=4), st.data())
+def test_a_cut_inside_a_list_item_string_is_found(values: list[str], data: st.DataObject) -> None:
+    text = json.dumps(values, separators=(",", ":")).encode()
+    in_strings = [at for at in range(1, len(text)) if open_value(text[:at]) == "string"]
+    at = data.draw(st.sampled_from(in_strings))
+    assert in_list_string(text[:at])
+    record = json.dumps({"k": values[0]}, separators=(",", ":")).encode()
+    inside_value = [
+        i for i in range(len(b'{"k":"'), len(record)) if open_value(record[:i]) == "string"
+    ]
+    assert not any(in_list_string(record[:i]) for i in inside_value)
+    assert not in_list_string(b'{"ke')  # a key
+
+
+def test_string_list_closers_close_the_item_then_brackets_only() -> None:
+    closes = CLOSES["string list"]
+    assert closes(b'"]') and closes(b'"]}') and closes(b' "]')
+    assert not closes(b'",') and not closes(b'"') and not closes(b"]")
