@@ -92,10 +92,13 @@ def new_llama(threads: int) -> llama_cpp.Llama:
     )
 
 
-def chat(target: Any, text: str) -> list[dict[str, str]]:
-    """The messages every system gets: our system prompt (with the schema), the text."""
+def chat(target: Any, text: str, prompt: str = "schema") -> list[dict[str, str]]:
+    """The messages every system gets: our system prompt (with the schema, or the field
+    list), the text."""
     schema = compile_schema(target).json_schema
-    messages = build_messages(schema, text, instructions=None, examples=(), target=target)
+    messages = build_messages(
+        schema, text, instructions=None, examples=(), target=target, prompt=prompt
+    )
     return [{"role": m.role, "content": m.content} for m in messages]
 
 
@@ -158,12 +161,13 @@ def outlines_system(llm: llama_cpp.Llama) -> Run:
     generators: dict[str, Any] = {}
     counter = _token_counter(llm)
 
-    def run(target: Any, text: str) -> Outcome:
+    def run(target: Any, text: str, prompt: str = "schema") -> Outcome:
         key = repr(target)
         if key not in generators:
             generators[key] = outlines.Generator(model, target)
         before = counter()
-        out = generators[key](Chat(chat(target, text)), max_tokens=MAX_TOKENS, temperature=0.0)
+        messages = Chat(chat(target, text, prompt))
+        out = generators[key](messages, max_tokens=MAX_TOKENS, temperature=0.0)
         return Outcome(_validated(target, out), counter() - before, 1)
 
     return run
@@ -172,13 +176,13 @@ def outlines_system(llm: llama_cpp.Llama) -> Run:
 def json_mode(llm: llama_cpp.Llama, constrained: bool = True) -> Run:
     """llama-cpp-python's chat completion, with its JSON-schema grammar or without."""
 
-    def run(target: Any, text: str) -> Outcome:
+    def run(target: Any, text: str, prompt: str = "schema") -> Outcome:
         extra: dict[str, Any] = {}
         if constrained:
             schema = TypeAdapter(target).json_schema()
             extra["response_format"] = {"type": "json_object", "schema": schema}
         response = llm.create_chat_completion(
-            messages=chat(target, text),  # type: ignore[arg-type]
+            messages=chat(target, text, prompt),  # type: ignore[arg-type]
             temperature=0.0,
             max_tokens=MAX_TOKENS,
             seed=SEED,

@@ -3,7 +3,8 @@ together (``run_many``), and llama.cpp's own server with parallel slots, on the 
 corpus documents in one run.
 
     python benchmarks/throughput.py [--tasks contact,invoice,team,news] [--limit 24]
-        [--sequences 4,8] [--server-parallel N] [--json OUT]
+        [--sequences 4,8] [--server-parallel N] [--peers] [--prompt schema|fields]
+        [--json OUT]
 
 Each system has its own model instance (and the server its own process), the embedded
 model, 2 threads, greedy decoding, a 512-token budget and our prompt (the schema in the
@@ -27,11 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks.*
 
 from pydantic import TypeAdapter, ValidationError
 
 import extract
+from backends._sequences import Feed
 from backends.llamacpp import LlamaCppBackend
 from benchmarks.corpus import TASKS, field_scores, load
 from extract._model import default_model_path
@@ -68,27 +72,75 @@ class Row:
 System = Callable[[Any, list[str]], tuple[list[Any], int]]  # values (None: failed), calls
 
 
-def ours_one_at_a_time() -> System:
-    extractor = extract.Extractor(LlamaCppBackend(default_model_path(), n_threads=THREADS))
+class OursOneAtATime:
+    """``Extractor.run`` per document; keeps what each document cost, for the replay."""
 
-    def run(target: Any, texts: list[str]) -> tuple[list[Any], int]:
+    def __init__(self, prompt: str) -> None:
+        self.extractor = extract.Extractor(LlamaCppBackend(default_model_path(), n_threads=THREADS))
+        self.prompt = prompt
+        self.completion_tokens: list[int] = []  # per document, every attempt
+
+    def __call__(self, target: Any, texts: list[str]) -> tuple[list[Any], int]:
         values: list[Any] = []
         calls = 0
+        self.completion_tokens = []
         for text in texts:
             try:
-                result = extractor.run(target, text, max_tokens=MAX_TOKENS)
+                result = self.extractor.run(target, text, max_tokens=MAX_TOKENS, prompt=self.prompt)
             except extract.ExtractionError as failed:
                 values.append(None)
                 calls += len(failed.attempts)
+                self.completion_tokens.append(failed.usage.completion_tokens)
                 continue
             values.append(result.value)
             calls += len(result.attempts)
+            self.completion_tokens.append(result.usage.completion_tokens)
         return values, calls
 
-    return run
+
+class RawReplay:
+    """The floor for one-at-a-time decoding: each document's prompt evaluated (after the
+    system prompt, held from the document before) and as many tokens as ours sampled
+    for it, argmax after argmax with no grammar, one pass per token, in a context of
+    its own. Ours' time over this is what the grammar, the retries and the Python
+    around them cost."""
+
+    def __init__(self, prompt: str) -> None:
+        self.backend = LlamaCppBackend(default_model_path(), n_threads=THREADS)
+        self.prompt = prompt
+
+    def seconds(self, target: Any, texts: list[str], counts: list[int]) -> float:
+        compiled = compile_schema(target)
+        seqs = self.backend.sequences
+        started = time.perf_counter()
+        for text, count in zip(texts, counts, strict=True):
+            messages = build_messages(
+                compiled.json_schema, text, instructions=None, examples=(), target=target,
+                prompt=self.prompt,
+            )  # fmt: skip
+            tokens = self.backend.prompt_tokens(messages)
+            held = seqs.place(0, tokens)
+            logits = seqs.decode([Feed(0, held, tokens[held:])], [0])[0]
+            for i in range(count):
+                token = int(np.argmax(logits))
+                logits = seqs.decode([Feed(0, len(tokens) + i, [token])], [0])[0]
+        return time.perf_counter() - started
 
 
-def ours_batched(sequences: int) -> System:
+def peer(make: Callable[[Any], Any], prompt: str) -> System:
+    """A one-at-a-time peer from ``benchmarks/local.py`` on its own ``Llama``."""
+    from benchmarks.local import new_llama
+
+    run = make(new_llama(THREADS))
+
+    def system(target: Any, texts: list[str]) -> tuple[list[Any], int]:
+        outcomes = [run(target, text, prompt) for text in texts]
+        return [o.value for o in outcomes], sum(o.calls for o in outcomes)
+
+    return system
+
+
+def ours_batched(sequences: int, prompt: str) -> System:
     backend = LlamaCppBackend(default_model_path(), n_threads=THREADS, sequences=sequences)
     extractor = extract.Extractor(backend)
 
@@ -96,7 +148,7 @@ def ours_batched(sequences: int) -> System:
         values: list[Any] = []
         calls = 0
         for outcome in extractor.run_many(
-            target, texts, concurrency=sequences, max_tokens=MAX_TOKENS
+            target, texts, concurrency=sequences, max_tokens=MAX_TOKENS, prompt=prompt
         ):
             if outcome.result is not None:
                 values.append(outcome.result.value)
@@ -109,14 +161,15 @@ def ours_batched(sequences: int) -> System:
     return run
 
 
-def batching_server(url: str, parallel: int) -> System:
+def batching_server(url: str, parallel: int, prompt: str) -> System:
     from benchmarks._batching_server import extract_concurrently
 
     def run(target: Any, texts: list[str]) -> tuple[list[Any], int]:
         compiled = compile_schema(target)
         system = build_messages(
-            compiled.json_schema, "", instructions=None, examples=(), target=target
-        )[0].content
+            compiled.json_schema, "", instructions=None, examples=(), target=target,
+            prompt=prompt,
+        )[0].content  # fmt: skip
         answers, _ = extract_concurrently(
             url, compiled.json_schema, system, texts, parallel, max_tokens=MAX_TOKENS
         )
@@ -138,16 +191,28 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=24, help="documents per task")
     parser.add_argument("--sequences", default="4,8", help="run_many sizes to measure")
     parser.add_argument("--server-parallel", type=int, default=0, help="0: no server peer")
+    parser.add_argument(
+        "--peers", action="store_true", help="add outlines and llama-cpp-python's JSON mode"
+    )
+    parser.add_argument("--prompt", choices=("schema", "fields"), default="schema")
     parser.add_argument("--json", dest="json_out", type=Path)
     args = parser.parse_args()
 
-    systems: dict[str, System] = {"ours, one at a time": ours_one_at_a_time()}
+    first = OursOneAtATime(args.prompt)
+    replay = RawReplay(args.prompt)
+    replay_s = 0.0
+    systems: dict[str, System] = {"ours, one at a time": first}
     for size in (int(s) for s in args.sequences.split(",") if s):
-        systems[f"ours, run_many ({size} sequences)"] = ours_batched(size)
+        systems[f"ours, run_many ({size} sequences)"] = ours_batched(size, args.prompt)
+    if args.peers:
+        from benchmarks.local import json_mode, outlines_system
+
+        systems["outlines, one at a time"] = peer(outlines_system, args.prompt)
+        systems["llama-cpp JSON mode, one at a time"] = peer(json_mode, args.prompt)
     with _server(args.server_parallel) as url:
         if url is not None:
             name = f"llama.cpp server, {args.server_parallel} slots"
-            systems[name] = batching_server(url, args.server_parallel)
+            systems[name] = batching_server(url, args.server_parallel, args.prompt)
         rows = {name: Row() for name in systems}
         names = list(systems)
         for turn, task in enumerate(args.tasks.split(",")):
@@ -171,6 +236,8 @@ def main() -> int:
                     row.fields.add(field_scores(task, value, doc.gold))
                 row.values = values
                 print(f"{task}: {name} {len(docs) / seconds:.2f} records/s", file=sys.stderr)
+            replay.seconds(target, texts[-1:], first.completion_tokens[-1:])  # warm
+            replay_s += replay.seconds(target, texts, first.completion_tokens)
             reference = rows[names[0]].values
             for name in names[1:]:
                 rows[name].same += sum(
@@ -178,10 +245,16 @@ def main() -> int:
                     for a, b in zip(reference, rows[name].values, strict=True)
                 )
     summary = {name: row.summary() for name, row in rows.items()}
+    efficiency = rows[names[0]].seconds / replay_s if replay_s else 0.0
     print(table(summary))
+    print(
+        f"\nOurs one at a time took {efficiency:.2f}x the raw replay's time (each "
+        "document's prompt and ours' token count, greedy with no grammar)."
+    )
     if args.json_out:
         payload = {"tasks": args.tasks, "limit": args.limit, "threads": THREADS,
-                   "systems": summary}  # fmt: skip
+                   "prompt": args.prompt, "systems": summary,
+                   "raw_replay_s": replay_s, "ours_over_raw_replay": efficiency}  # fmt: skip
         args.json_out.write_text(json.dumps(payload, indent=2), encoding="utf-8")
     return 0
 
