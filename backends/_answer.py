@@ -135,7 +135,9 @@ class Vocabulary:
                 continue
             before = (decode(out[:at]) + piece[:-1]).rstrip()
             if before.endswith((b"}", b"]")):
-                return at, self.all_but("list"), True
+                # '"},' also closes the item's last string: the way out must too ('"}')
+                closing = "string list" if piece[:1] == b'"' else "list"
+                return at, self.all_but(closing), True
         state = open_value(self.tokenizer.decode_bytes(out[:first_end]))
         if state is None:
             return None
@@ -159,7 +161,9 @@ class Vocabulary:
         return self._digits
 
     def is_closer(self, token: int) -> bool:
-        return self.tokenizer.decode_bytes([token]).strip() in (b"}", b"]")
+        """Whether the token closes a list item and nothing else (``}``, ``"}``): a
+        comma after it would start the next item."""
+        return self.tokenizer.decode_bytes([token]).strip() in (b"}", b"]", b'"}')
 
     def tokens_where(self, name: str, test: Callable[[bytes], bool]) -> NDArray[np.int64]:
         """The ids of the tokens whose text passes ``test``; found once per model."""

@@ -107,7 +107,13 @@ ROOMS = (
     ("extract.batch", "extract._ingest"),
     ("extract._options", "extract._long"),
     ("extract._loop", "extract._prompt", "extract._repair"),
-    ("extract._result", "extract._errors", "extract._model", "extract.grounding"),
+    (
+        "extract._result",
+        "extract._errors",
+        "extract._model",
+        "extract.grounding",
+        "extract._fields",
+    ),
 )
 
 

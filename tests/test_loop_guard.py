@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -57,7 +60,9 @@ json_values = st.recursive(
     | st.integers()
     | st.floats(allow_nan=False, allow_infinity=False)
     | tricky_text,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(tricky_text, inner, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(tricky_text, children, max_size=4)
+    ),
     max_leaves=12,
 )
 # The JSON lexer, written independently of open_value: strings with escapes, numbers.
@@ -160,3 +165,51 @@ def test_string_list_closers_close_the_item_then_brackets_only() -> None:
     closes = CLOSES["string list"]
     assert closes(b'"]') and closes(b'"]}') and closes(b' "]')
     assert not closes(b'",') and not closes(b'"') and not closes(b"]")
+
+
+@pytest.fixture(scope="module")
+def vocabulary(tokenizer: Any) -> Iterator[Any]:
+    """The embedded model's vocabulary (no weights), as the decoder sees it."""
+    import llama_cpp
+
+    from backends._answer import Vocabulary
+    from extract._model import default_model_path
+
+    llm = llama_cpp.Llama(model_path=default_model_path(), vocab_only=True, verbose=False)
+    yield Vocabulary(llm, tokenizer, fast_forward=True)
+    llm.close()
+
+
+def _looped(vocabulary: Any, text: str) -> tuple[list[int], int]:
+    out = list(vocabulary.llm.tokenize(text.encode(), add_bos=False, special=False))
+    return out, repeating(out)
+
+
+def _allowed_pieces(vocabulary: Any, banned: Any) -> set[bytes]:
+    allowed = np.ones(vocabulary.n_vocab, dtype=bool)
+    allowed[banned] = False
+    decode = vocabulary.tokenizer.decode_bytes
+    return {decode([int(t)]).strip() for t in np.flatnonzero(allowed)}
+
+
+def test_a_loop_of_records_ending_in_a_string_is_closed_by_a_quote(vocabulary: Any) -> None:
+    item = '{"text":"Greywater Point","kind":"place"},'
+    out, span = _looped(vocabulary, '[{"text":"a whale","kind":"person"},' + item * 3)
+    assert span
+    at, banned, ends_list = vocabulary.loop_exit(out, span)
+    kept = vocabulary.tokenizer.decode_bytes(out[:at]).decode()
+    # one copy kept, its last string still open: the way out closes it and the item
+    assert ends_list and kept == '[{"text":"a whale","kind":"person"},' + item[:-3]
+    closers = _allowed_pieces(vocabulary, banned)
+    assert b'"}' in closers and b'"},' not in closers and b"," not in closers
+    assert vocabulary.is_closer(int(vocabulary.llm.tokenize(b'"}', add_bos=False)[0]))
+
+
+def test_a_loop_of_strings_in_a_list_ends_the_list(vocabulary: Any) -> None:
+    out, span = _looped(vocabulary, '{"skus":["NPK-2041' + '","NPK-2042' * 3)
+    assert span
+    at, banned, ends_list = vocabulary.loop_exit(out, span)
+    assert ends_list  # cut before the '","' that would start the next item
+    assert vocabulary.tokenizer.decode_bytes(out[:at]).decode() == '{"skus":["NPK-2041'
+    closers = _allowed_pieces(vocabulary, banned)
+    assert b'"]' in closers and b'",' not in closers and b'","' not in closers
