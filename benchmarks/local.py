@@ -48,17 +48,17 @@ from typing import Any
 
 # The repository root instead of this folder: benchmarks/coverage.py would shadow the
 # coverage package that numba (outlines) imports.
-sys.path.remove(str(Path(__file__).resolve().parent))
+if str(Path(__file__).resolve().parent) in sys.path:  # run as a script
+    sys.path.remove(str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import llama_cpp
-import numpy as np
 from pydantic import TypeAdapter
 
 import extract
 from backends import Request
-from backends._sequences import Feed
 from backends.llamacpp import LlamaCppBackend
+from benchmarks._greedy import greedy
 from benchmarks.corpus import TASKS, field_scores, load
 from extract._model import default_model_path
 from extract._prompt import build_messages
@@ -324,15 +324,7 @@ def decode_overhead(threads: int, docs: int = 4) -> dict[str, float]:
         ours_tokens += completion.completion_tokens
         ours_s += completion.timings["decode_s"]
         # The same prompt in the same context, then argmax after argmax, no mask.
-        prompt = backend.prompt_tokens(messages)
-        seqs = backend.sequences
-        held = seqs.place(0, prompt)
-        logits = seqs.decode([Feed(0, held, prompt[held:])], [0])[0]
-        started = time.perf_counter()
-        for i in range(completion.completion_tokens):
-            token = int(np.argmax(logits))
-            logits = seqs.decode([Feed(0, len(prompt) + i, [token])], [0])[0]
-        raw_s += time.perf_counter() - started
+        raw_s += greedy(backend, backend.prompt_tokens(messages), completion.completion_tokens)[1]
         raw_tokens += completion.completion_tokens
     ours_rate, raw_rate = ours_tokens / ours_s, raw_tokens / raw_s
     return {"ours_tokens_per_s": ours_rate, "raw_tokens_per_s": raw_rate,

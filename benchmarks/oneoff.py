@@ -53,14 +53,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import llama_cpp
-import numpy as np
 from llama_cpp.llama_grammar import LLAMA_GRAMMAR_DEFAULT_ROOT, json_schema_to_gbnf
 from pydantic import BaseModel, TypeAdapter
 
 import extract
 from backends import Completion, Request
-from backends._sequences import Feed
 from backends.llamacpp import LlamaCppBackend, _quiet_stderr
+from benchmarks._greedy import greedy
 from benchmarks.corpus.oneoff import CASES, OneOff, field_scores
 from benchmarks.local import MAX_TOKENS, json_mode, new_llama, outlines_system
 from extract._model import default_model_path
@@ -201,15 +200,7 @@ class RawDecode:
             schema, case.text, instructions=None, examples=(), target=case.target,
             prompt=self.prompt,
         )  # fmt: skip
-        prompt = self.backend.prompt_tokens(messages)
-        seqs = self.backend.sequences
-        held = seqs.place(0, prompt)
-        logits = seqs.decode([Feed(0, held, prompt[held:])], [0])[0]
-        started = time.perf_counter()
-        for i in range(tokens):
-            token = int(np.argmax(logits))
-            logits = seqs.decode([Feed(0, len(prompt) + i, [token])], [0])[0]
-        return time.perf_counter() - started
+        return greedy(self.backend, self.backend.prompt_tokens(messages), tokens)[1]
 
 
 @dataclass

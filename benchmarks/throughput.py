@@ -32,15 +32,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks.*
 
 from pydantic import TypeAdapter, ValidationError
 
 import extract
-from backends._sequences import Feed
 from backends.llamacpp import LlamaCppBackend
+from benchmarks._greedy import greedy
 from benchmarks.corpus import TASKS, field_scores, load
 from extract._model import default_model_path
 from extract._prompt import build_messages
@@ -115,20 +113,14 @@ class RawReplay:
 
     def seconds(self, target: Any, texts: list[str], counts: list[int]) -> float:
         compiled = compile_schema(target)
-        seqs = self.backend.sequences
-        started = time.perf_counter()
+        total = 0.0
         for text, count in zip(texts, counts, strict=True):
             messages = build_messages(
                 compiled.json_schema, text, instructions=None, examples=(), target=target,
                 prompt=self.prompt,
             )  # fmt: skip
-            tokens = self.backend.prompt_tokens(messages)
-            held = seqs.place(0, tokens)
-            logits = seqs.decode([Feed(0, held, tokens[held:])], [0])[0]
-            for i in range(count):
-                token = int(np.argmax(logits))
-                logits = seqs.decode([Feed(0, len(tokens) + i, [token])], [0])[0]
-        return time.perf_counter() - started
+            total += sum(greedy(self.backend, self.backend.prompt_tokens(messages), count))
+        return total
 
 
 def peer(make: Callable[[Any], Any], prompt: str) -> System:
