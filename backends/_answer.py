@@ -39,7 +39,7 @@ class Vocabulary:
         self.fast_forward = fast_forward
         self._mask = np.zeros((self.n_vocab + 31) // 32, dtype=np.int32)
         self._token_sets: dict[str, NDArray[np.int64]] = {}  # see tokens_where
-        self._digits: NDArray[np.bool_] | None = None  # see is_digit
+        self._digits: NDArray[np.bool_] | None = None  # see digits
 
     def allowed(self, matcher: Any) -> NDArray[np.uint8]:
         mask = self._mask
@@ -242,16 +242,12 @@ class Answer:
             if way_out is None:
                 self.finish = "repetition"
                 return None
-            self._exits += 1
-            exit_at, self._banned, self._list_exit = way_out
-            return self._rewind(exit_at)
+            return self._leave(way_out)
         near = near_repeating(out, words.digits()) if self.loop_guard else 0
         if near and self._exits < MAX_LOOP_EXITS:
             way_out = words.loop_exit(out, near, NEAR_COPIES, NEAR_KEPT)
             if way_out is not None and way_out[2]:  # lists only: a string may count up
-                self._exits += 1
-                exit_at, self._banned, self._list_exit = way_out
-                return self._rewind(exit_at)
+                return self._leave(way_out)
         at = len(self.prompt) + len(out) - 1
         forced = words.forced(matcher, request.max_tokens - len(out), token)
         out.extend(forced)
@@ -259,6 +255,13 @@ class Answer:
             self.finish = "stop"
             return None
         return at, [token, *forced]
+
+    def _leave(self, way_out: tuple[int, Any, bool]) -> tuple[int, list[int]]:
+        """Take a loop's way out (see ``Vocabulary.loop_exit``): rewind to the cut and
+        ban, for the next token, what would go on with the loop."""
+        self._exits += 1
+        exit_at, self._banned, self._list_exit = way_out
+        return self._rewind(exit_at)
 
     def _rewind(self, at: int) -> tuple[int, list[int]]:
         """Drops ``out[at:]`` from the output and the matcher; the last kept token is

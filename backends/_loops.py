@@ -57,7 +57,8 @@ def near_repeating(out: Sequence[int], digits: NDArray[np.bool_]) -> int:
 # a number (the separator or bracket after it).
 CLOSES: dict[str, Callable[[bytes], bool]] = {
     "list": lambda piece: bool(piece.strip()) and not piece.strip().strip(b"}]"),
-    # a list of strings cut inside an item: its closing quote, then brackets only
+    # a list item cut inside its last string (a string item, or a record's last
+    # value): the closing quote, then brackets only
     "string list": lambda piece: (
         piece.strip()[:1] == b'"' and len(piece.strip()) > 1 and not piece.strip()[1:].strip(b"}]")
     ),
