@@ -24,8 +24,9 @@ from ._errors import (
 from ._ingest._report import IngestReport
 from ._parse import parse
 from ._repair import Repaired, UnrepairableOutputError, repair_json
-from ._result import Attempt, Result, Usage
+from ._result import Attempt, Candidate, Result, Usage
 from .batch import Outcome, RateLimit, ResultCache
+from .ensemble import Ensemble, Member
 from .evaluation import Dataset, EvalReport, evaluate
 from .grounding import CharQuote, Quote, highlight
 
@@ -49,15 +50,18 @@ def __getattr__(name: str) -> _Any:
 
 __all__ = [
     "Attempt",
+    "Candidate",
     "CharQuote",
     "ContextWindowError",
     "Dataset",
+    "Ensemble",
     "EvalReport",
     "ExtractError",
     "ExtractionError",
     "Extractor",
     "IngestReport",
     "InputError",
+    "Member",
     "ModelLoadError",
     "Outcome",
     "ParseError",

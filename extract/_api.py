@@ -65,6 +65,16 @@ class Extractor:
     def __repr__(self) -> str:
         return f"Extractor({self.backend.name!r})"
 
+    @property
+    def name(self) -> str:
+        """The model behind it, e.g. ``"llama.cpp:SmolLM2-135M-Instruct.Q4_1.gguf"``."""
+        return self.backend.name
+
+    def concurrency(self, requested: int | None) -> int:
+        """Documents at once in ``run_many``: as requested (8 by default), capped by
+        what the backend serves (a local model: one)."""
+        return concurrency_for(self.backend, requested)
+
     @overload
     def run(self, target: type[T], text: str, **options: Any) -> Result[T]: ...
     @overload
@@ -133,7 +143,7 @@ class Extractor:
         stderr; the total is known when ``inputs`` has a length.
         """
         batch = self._batch(target, cache, requests_per_minute, tokens_per_minute, options, order)
-        workers = self._concurrency(concurrency)
+        workers = self.concurrency(concurrency)
         outcomes = run_threads(documents(inputs), batch.run, workers, order)
         if progress:
             outcomes = with_progress(outcomes, _length(inputs))
@@ -154,7 +164,7 @@ class Extractor:
     ) -> AsyncIterator[Outcome[Any]]:
         """Async ``run_many``: ``concurrency`` requests in flight (``async for``)."""
         batch = self._batch(target, cache, requests_per_minute, tokens_per_minute, options, order)
-        outcomes = run_tasks(documents(inputs), batch.arun, self._concurrency(concurrency), order)
+        outcomes = run_tasks(documents(inputs), batch.arun, self.concurrency(concurrency), order)
         if progress:
             outcomes = awith_progress(outcomes, _length(inputs))
         try:
@@ -181,10 +191,20 @@ class Extractor:
             limit = RateLimit(requests_per_minute, tokens_per_minute)
         opened = open_cache(cache)
         owned = opened is not None and opened is not cache
-        return Batch(self.backend, target, compiled, parsed, opened, limit, owns_cache=owned)
+        return self.new_batch(target, compiled, parsed, opened, limit, owned)
 
-    def _concurrency(self, concurrency: int | None) -> int:
-        return concurrency_for(self.backend, concurrency)
+    def new_batch(
+        self,
+        target: Any,
+        compiled: CompiledSchema,
+        options: Options,
+        cache: ResultCache | None,
+        limit: RateLimit | None,
+        owns_cache: bool,
+    ) -> Batch:
+        """What ``run_many`` and the CLI run documents with: this extractor's loop
+        through the batch's cache and rate limit."""
+        return Batch(self.backend, target, compiled, options, cache, limit, owns_cache)
 
     @overload
     def extract(self, target: type[T], text: str, **options: Any) -> T: ...

@@ -19,16 +19,16 @@ def compile_target(target: Any) -> CompiledSchema:
         raise UnsupportedTypeError(str(exc)) from exc
 
 
-_OPTION_NAMES = (
+OPTION_NAMES = (
     "max_retries", "temperature", "max_tokens", "instructions", "examples", "seed",
     "chunk_size", "chunk_overlap", "max_chunks", "prompt",
 )  # fmt: skip
 
 
 def parse_options(target: Any, options: dict[str, Any]) -> Options:
-    unknown = sorted(set(options) - set(_OPTION_NAMES))
+    unknown = sorted(set(options) - set(OPTION_NAMES))
     if unknown:
-        raise UsageError(f"unknown option(s) {unknown}; known: {list(_OPTION_NAMES)}")
+        raise UsageError(f"unknown option(s) {unknown}; known: {list(OPTION_NAMES)}")
     parsed = Options(
         **{**options, "examples": tuple(_examples(target, options.get("examples", ())))}
     )

@@ -60,11 +60,31 @@ class Result(Generic[T]):
     # end exclusive, and how each was found ("exact", "normalized" or "fuzzy").
     spans: dict[str, tuple[int, int]] = field(default_factory=dict)
     alignment: dict[str, str] = field(default_factory=dict)
+    # An ensemble's vote (``extract.Ensemble``): JSON pointer -> the share of members
+    # agreeing with the value there; every member's answer; and, when the voted value
+    # did not validate, why and which member's answer was used instead.
+    confidence: dict[str, float] = field(default_factory=dict)
+    candidates: list[Candidate] = field(default_factory=list)
+    fallback: str | None = None
 
     @property
     def changed_retries(self) -> int:
         """How many retries answered differently from the attempt before them."""
         return changed_retries(self.attempts)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One ensemble member's answer: its ``result``, or the ``error`` it failed with
+    (``"Type: message"``)."""
+
+    member: str
+    result: Result[Any] | None = None
+    error: str | None = None
+
+    @property
+    def value(self) -> Any:
+        return None if self.result is None else self.result.value
 
 
 def changed_retries(attempts: Sequence[Attempt]) -> int:

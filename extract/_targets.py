@@ -55,25 +55,46 @@ def _is_test_file(loaded: Any) -> bool:
 
 def batch_for(
     target: Any,
-    model: str | None,
+    model: str | list[str] | None,
     backend: str | Callable[[], Any] | None,
     cache: str | None,
     options: dict[str, Any],
     threads: int | None = None,
 ) -> Batch:
     """What one worker (process or Ray actor) runs: the target (an object or a
-    ``package.module:Name`` / schema file spec) on its own model, loaded here."""
+    ``package.module:Name`` / schema file spec) on its own model, loaded here.
+
+    Several models, or ``options["samples"] > 1``, make an ``Ensemble`` of them (each
+    distinct model loaded once; ``temperature`` is then the samples' temperature)."""
     if isinstance(target, str):
         target = load_target(target)
+    options = dict(options)
+    samples = options.pop("samples", 1)
+    models = model if isinstance(model, list) else [model]
+    loaded: dict[str | None, Extractor] = {}
+    for name in models:
+        if name not in loaded:
+            loaded[name] = _extractor(name, backend, threads)
+    compiled = compile_target(target)
+    if len(models) == 1 and samples == 1:
+        parsed = parse_options(target, options)
+        return loaded[models[0]].new_batch(
+            target, compiled, parsed, open_cache(cache), None, owns_cache=True
+        )
+    from .ensemble import Ensemble
+
+    sampling = {"temperature": options.pop("temperature")} if "temperature" in options else {}
+    ensemble = Ensemble([loaded[name] for name in models], samples=samples, **sampling)
+    parsed = parse_options(target, options)
+    return ensemble.new_batch(target, compiled, parsed, open_cache(cache), None, owns_cache=True)
+
+
+def _extractor(
+    model: str | None, backend: str | Callable[[], Any] | None, threads: int | None
+) -> Extractor:
     factory = load_target(backend) if isinstance(backend, str) else backend
     if factory is not None:
-        extractor = Extractor(factory())
-    elif threads is not None and (model is None or os.path.exists(model)):
-        extractor = Extractor(model, n_threads=threads)  # a local GGUF model
-    else:
-        extractor = Extractor(model)
-    compiled = compile_target(target)
-    parsed = parse_options(target, options)
-    return Batch(
-        extractor.backend, target, compiled, parsed, open_cache(cache), None, owns_cache=True
-    )
+        return Extractor(factory())
+    if threads is not None and (model is None or os.path.exists(model)):
+        return Extractor(model, n_threads=threads)  # a local GGUF model
+    return Extractor(model)

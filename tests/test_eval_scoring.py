@@ -309,3 +309,32 @@ def test_nested_lists_are_paired_at_every_level() -> None:
     shuffled["children"][0]["children"].reverse()
     assert scorer.score(shuffled, gold).total().to_json() == {"tp": 40, "fp": 0, "fn": 0}
     assert scorer.score(shuffled, gold).items["/children/*/children/*"].tp == 9
+
+
+def _leaf_pointers(value: Any, here: str = "") -> set[str]:
+    if isinstance(value, dict):
+        return {p for k, v in value.items() for p in _leaf_pointers(v, f"{here}/{k}")}
+    if isinstance(value, list):
+        return {p for i, v in enumerate(value) for p in _leaf_pointers(v, f"{here}/{i}")}
+    return {here}
+
+
+@SETTINGS
+@given(orders, orders)
+def test_every_predicted_leaf_is_marked_right_or_wrong_consistently_with_the_counts(
+    predicted: dict[str, Any], gold: dict[str, Any]
+) -> None:
+    scorer = scorer_for(Order)
+    score = scorer.score(predicted, gold)
+    assert set(score.leaves) == _leaf_pointers(predicted)  # every leaf, by its own pointer
+    right_values = sum(
+        right for pointer, right in score.leaves.items() if _at(predicted, pointer) is not None
+    )
+    assert right_values == score.total().tp
+    assert all(scorer.score(predicted, predicted).leaves.values())
+
+
+def _at(value: Any, pointer: str) -> Any:
+    for step in pointer.split("/")[1:]:
+        value = value[int(step)] if isinstance(value, list) else value[step]
+    return value

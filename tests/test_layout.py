@@ -103,6 +103,7 @@ ROOMS = (
     ("extract", "extract.pytest_plugin"),  # the public surface re-exports everything
     ("extract.cli",),
     ("extract.ray", "extract._targets", "extract.evaluation"),
+    ("extract.ensemble",),
     ("extract._api", "extract._parse", "extract.testing"),
     ("extract.batch", "extract._ingest"),
     ("extract._options", "extract._long"),

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
 
@@ -97,6 +97,8 @@ def outcome_line(outcome: Outcome[Any], target: Any) -> dict[str, Any]:
         "model": result.model,
         "cached": outcome.cached,
         **({"spans": {p: list(s) for p, s in result.spans.items()}} if result.spans else {}),
+        **({"confidence": result.confidence} if result.confidence else {}),
+        **({"fallback": result.fallback} if result.fallback else {}),
     }
 
 
@@ -149,8 +151,26 @@ def concurrency_for(backend: Backend, requested: int | None) -> int:
     return wanted if most is None else min(wanted, most)
 
 
+class Runner(Protocol):
+    """What runs one document when it is not one backend's loop (``extract.Ensemble``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def concurrency(self, requested: int | None) -> int: ...
+
+    def run_compiled(
+        self, target: Any, compiled: CompiledSchema, text: str, options: Options
+    ) -> Result[Any]: ...
+
+    async def arun_compiled(
+        self, target: Any, compiled: CompiledSchema, text: str, options: Options
+    ) -> Result[Any]: ...
+
+
 class Batch:
-    """What one ``run_many`` call shares: the compiled target, options, cache, limits."""
+    """What one ``run_many`` call shares: the compiled target, options, cache, limits.
+    A ``runner`` runs each document in place of the backend's own loop."""
 
     def __init__(
         self,
@@ -161,8 +181,10 @@ class Batch:
         cache: ResultCache | None,
         limit: RateLimit | None,
         owns_cache: bool = False,  # opened for this batch: closed with it
+        runner: Runner | None = None,
     ) -> None:
         self.source = backend  # as given: its name keys the cache
+        self.runner = runner
         self.target = target
         self.compiled = compiled
         self.options = options
@@ -170,6 +192,13 @@ class Batch:
         # Every request (retries too) waits for the limit, not just each document.
         self.backend: Backend = backend if limit is None else LimitedBackend(backend, limit)
         self.owns_cache = owns_cache
+
+    def workers(self, requested: int | None) -> int:
+        """Documents at once: as requested, capped by what the backend (or every
+        backend of the runner) serves."""
+        if self.runner is not None:
+            return self.runner.concurrency(requested)
+        return concurrency_for(self.source, requested)
 
     def close(self) -> None:
         if self.owns_cache and self.cache is not None:
@@ -183,8 +212,8 @@ class Batch:
             self.close()
 
     def key(self, doc: Document) -> str:
-        backend = self.source
-        return cache_key(backend.name, self.compiled.key, self.target, self.options, doc.text)
+        name = self.source.name if self.runner is None else self.runner.name
+        return cache_key(name, self.compiled.key, self.target, self.options, doc.text)
 
     def cached(self, doc: Document) -> Outcome[Any] | None:
         if self.cache is None:
@@ -221,9 +250,14 @@ class Batch:
             return hit
         started = time.perf_counter()
         try:
-            result = run_extraction(
-                self.backend, self.target, self.compiled, doc.text, self.options
-            )
+            if self.runner is not None:
+                result = self.runner.run_compiled(
+                    self.target, self.compiled, doc.text, self.options
+                )
+            else:
+                result = run_extraction(
+                    self.backend, self.target, self.compiled, doc.text, self.options
+                )
         except Exception as exc:  # one bad document never stops the run
             return Outcome.of_exception(doc.id, exc, time.perf_counter() - started)
         return self._finished(doc, result, started)
@@ -233,9 +267,14 @@ class Batch:
             return hit
         started = time.perf_counter()
         try:
-            result = await arun_extraction(
-                self.backend, self.target, self.compiled, doc.text, self.options
-            )
+            if self.runner is not None:
+                result = await self.runner.arun_compiled(
+                    self.target, self.compiled, doc.text, self.options
+                )
+            else:
+                result = await arun_extraction(
+                    self.backend, self.target, self.compiled, doc.text, self.options
+                )
         except Exception as exc:
             return Outcome.of_exception(doc.id, exc, time.perf_counter() - started)
         return self._finished(doc, result, started)

@@ -11,6 +11,7 @@ from typing import Any
 from .._api import Extractor
 from .._errors import UsageError
 from .._targets import load_target
+from ..ensemble import Ensemble, Member
 from ..evaluation import Dataset, EvalReport, evaluate
 
 
@@ -33,18 +34,28 @@ def cmd_eval(args: argparse.Namespace) -> int:
             f"extract eval: {shots} documents as examples leave none of the {len(data)} to score"
         )
     examples, data = data.split(shots)  # documents shown as examples are never scored
+    loaded = {m: Extractor(load_target(args.backend)() if args.backend else m) for m in models}
     plan: dict[str, Any] = {}
-    for model in models:
-        extractor = Extractor(load_target(args.backend)() if args.backend else model)
-        for name, options in systems:
-            options = dict(options)
-            if isinstance(options.get("examples"), int):
-                chosen = list(examples)[: options["examples"]]
-                options["examples"] = [(d.text, d.gold) for d in chosen]
+    for name, options in systems:
+        options = dict(options)
+        if isinstance(options.get("examples"), int):
+            chosen = list(examples)[: options["examples"]]
+            options["examples"] = [(d.text, d.gold) for d in chosen]
+        vote = _vote_settings(name, options)
+        members = _members(name, options.pop("members", None))
+        if options.pop("ensemble", False):  # every --model, voted as one system
+            every = [_member(e, m) for e in loaded.values() for m in members or [{}]]
+            plan[name] = (Ensemble(every, **vote), options)
+            continue
+        for model, extractor in loaded.items():
             label = name if len(models) == 1 else f"{name}@{model or 'default'}"
             if len(systems) == 1 and len(models) > 1:
                 label = model or "default"
-            plan[label] = (extractor, options)
+            if members:
+                vote_of: Any = Ensemble([_member(extractor, m) for m in members], **vote)
+            else:
+                vote_of = Ensemble([extractor], **vote) if vote else extractor
+            plan[label] = (vote_of, options)
     report = _run(target, data, plan, args)
     if shots:
         report.left_out += shots
@@ -67,6 +78,48 @@ def _run(target: Any, data: Dataset, plan: dict[str, Any], args: argparse.Namesp
         target, data, plan, repeat=args.repeat, progress=not args.quiet,
         max_retries=args.max_retries, tolerance=args.tolerance,
     )  # fmt: skip
+
+
+def _members(name: str, given: Any) -> list[dict[str, Any]]:
+    """``members``: one option dict per member of the model's ensemble (``weight`` and
+    any run option, e.g. ``{"prompt": "fields"}``)."""
+    if given is None:
+        return []
+    if not isinstance(given, list) or not given or not all(isinstance(m, dict) for m in given):
+        raise UsageError(f"--system {name}: members is a list of option objects, one per member")
+    out = []
+    for member in given:
+        member = dict(member)
+        weight = member.pop("weight", 1.0)
+        out.append({"weight": weight, "options": member})
+    return out
+
+
+def _member(extractor: Extractor, settings: dict[str, Any]) -> Member:
+    """A member named by its model and, when it has any, its own options."""
+    options = settings.get("options", {})
+    shown = ",".join(f"{k}={v}" for k, v in sorted(options.items()))
+    name = f"{extractor.name} ({shown})" if shown else ""
+    return Member(extractor, settings.get("weight", 1.0), options, name)
+
+
+def _vote_settings(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """A system's ensemble settings, taken out of its options: ``samples`` (with
+    ``temperature`` as the samples'), ``min_support``, ``min_similarity``."""
+    vote: dict[str, Any] = {}
+    samples = options.pop("samples", 1)
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise UsageError(f"--system {name}: samples is a count of answers per model (>= 1)")
+    if samples > 1:
+        vote["samples"] = samples
+        if "temperature" in options:
+            vote["temperature"] = options.pop("temperature")
+        if "seed" in options:
+            vote["seed"] = options.pop("seed")
+    for key in ("min_support", "min_similarity"):
+        if key in options:
+            vote[key] = options.pop(key)
+    return vote
 
 
 def _system(spec: str) -> tuple[str, dict[str, Any]]:
@@ -97,7 +150,10 @@ def add_eval_parser(sub: Any) -> None:
         "--system",
         action="append",
         help="NAME=JSON options, e.g. plain= or shots='{\"examples\": 3}' (the first 3 "
-        "gold documents as examples, scored by no system); repeatable",
+        "gold documents as examples, scored by no system); an ensemble with "
+        'vote=\'{"samples": 5, "temperature": 0.7}\' (each model\'s samples voted) or '
+        '\'{"members": [{}, {"prompt": "fields"}]}\' (members with options of their '
+        "own) or '{\"ensemble\": true}' (every --model voted as one system); repeatable",
     )
     ev.add_argument("--repeat", type=int, default=1, help="runs per system (mean and spread)")
     ev.add_argument("--tolerance", type=float, default=1e-6, help="relative, for numbers")

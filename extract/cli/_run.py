@@ -17,7 +17,6 @@ from ..batch import (
     ProgressDisplay,
     ResumableOutput,
     Tally,
-    concurrency_for,
     count_inputs,
     default_cache_path,
     outcome_line,
@@ -34,7 +33,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise UsageError("extract run: --workers must be at least 1")
     cache = None if args.no_cache else str(args.cache or default_cache_path())
-    options = {"max_retries": args.max_retries, "prompt": args.prompt}
+    options: dict[str, Any] = {"max_retries": args.max_retries, "prompt": args.prompt}
+    if args.samples != 1:
+        options["samples"] = args.samples
+    if args.temperature is not None:
+        options["temperature"] = args.temperature
+    if args.samples < 1:
+        raise UsageError("extract run: --samples must be at least 1")
+    models = args.model or [None]
+    if args.backend and args.model:
+        raise UsageError("extract run: give --model or --backend, not both")
+    if args.engine == "ray" and (len(models) > 1 or args.samples > 1):
+        raise UsageError("extract run: an ensemble (several --model, --samples) runs on the "
+                         "local engine")  # fmt: skip
+    args.model = models[0] if len(models) == 1 else models
     if args.retry_failed and not args.output:
         raise UsageError("extract run: --retry-failed needs --output (the file to retry)")
     # A first pass counts the documents for the ETA (without parsing them), or, to
@@ -94,7 +106,7 @@ def _lines(
         batch = batch_for(args.schema, args.model, args.backend, cache, options, threads)
         try:
             for outcome in run_threads(
-                pending, batch.run, concurrency_for(batch.source, args.concurrency), args.order
+                pending, batch.run, batch.workers(args.concurrency), args.order
             ):
                 yield outcome_line(outcome, batch.target)
         finally:
@@ -116,7 +128,21 @@ def add_run_parser(sub: Any) -> None:
     )
     run.add_argument("--output", help="JSON Lines to append to (rerun to resume); default stdout")
     run.add_argument(
-        "--model", help="GGUF path, openai:MODEL or anthropic:MODEL (default: the embedded model)"
+        "--model",
+        action="append",
+        help="GGUF path, openai:MODEL or anthropic:MODEL (default: the embedded model); "
+        "repeat it to vote several models' answers field by field (an extract.Ensemble)",
+    )
+    run.add_argument(
+        "--samples",
+        type=int,
+        default=1,
+        help="answers per model, sampled at --temperature with seeds 0, 1... and voted",
+    )
+    run.add_argument(
+        "--temperature",
+        type=float,
+        help="sampling temperature (default 0: greedy; 0.7 for --samples)",
     )
     run.add_argument(
         "--backend", help="package.module:factory returning a backends.Backend (instead of --model)"

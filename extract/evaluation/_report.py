@@ -36,6 +36,8 @@ class DocumentRun:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
+    # An ensemble's share of members agreeing, per JSON pointer of the prediction.
+    confidence: dict[str, float] = field(default_factory=dict)
 
     @property
     def valid(self) -> bool:
@@ -61,6 +63,11 @@ class DocumentRun:
             "micro": _prf(self.score.total()),
             "fields": {path: c.to_json() for path, c in sorted(self.score.fields.items())},
             "items": {path: c.to_json() for path, c in sorted(self.score.items.items())},
+            **(
+                {"confidence": self.confidence, "leaves": self.score.leaves}
+                if self.confidence
+                else {}
+            ),
         }
 
     @classmethod
@@ -68,6 +75,7 @@ class DocumentRun:
         score = DocumentScore(
             {path: Counts(**c) for path, c in row["fields"].items()},
             {path: Counts(**c) for path, c in row.get("items", {}).items()},
+            {str(p): bool(right) for p, right in row.get("leaves", {}).items()},
         )
         usage = row.get("usage") or {}
         return cls(
@@ -79,11 +87,25 @@ class DocumentRun:
             prompt_tokens=int(usage.get("prompt_tokens", 0)),
             completion_tokens=int(usage.get("completion_tokens", 0)),
             seconds=float(row.get("seconds", 0.0)),
+            confidence={str(p): float(c) for p, c in row.get("confidence", {}).items()},
         )  # fmt: skip
 
 
 def _prf(counts: Counts) -> dict[str, float]:
     return {"precision": counts.precision, "recall": counts.recall, "f1": counts.f1}
+
+
+def _at(value: Any, pointer: str) -> Any:
+    """The value at a JSON pointer (None where there is none)."""
+    for step in pointer.split("/")[1:]:
+        step = step.replace("~1", "/").replace("~0", "~")
+        if isinstance(value, list) and step.isdigit() and int(step) < len(value):
+            value = value[int(step)]
+        elif isinstance(value, dict) and step in value:
+            value = value[step]
+        else:
+            return None
+    return value
 
 
 def _pooled(runs: Iterable[DocumentRun], part: str) -> dict[str, Counts]:
@@ -157,6 +179,27 @@ class SystemSummary:
             "retries": sum(max(0, r.attempts - 1) for r in self.runs),
             "changed_retries": sum(r.changed_retries for r in self.runs),
             "tokens_per_record": sum(r.prompt_tokens + r.completion_tokens for r in self.runs) / n,
+            **({"by_confidence": by_confidence} if (by_confidence := self.by_confidence()) else {}),
+        }
+
+    def by_confidence(self) -> dict[str, dict[str, float]]:
+        """How often a predicted value (a leaf, not null) is right, for values all
+        members agreed on (``"unanimous"``) and the rest (``"split"``); empty without
+        an ensemble."""
+        tallies = {"unanimous": [0, 0], "split": [0, 0]}
+        for run in self.runs:
+            for pointer, right in run.score.leaves.items():
+                share = run.confidence.get(pointer)
+                if share is None or _at(run.prediction, pointer) is None:
+                    continue
+                tally = tallies["unanimous" if share >= 1.0 - 1e-9 else "split"]
+                tally[0] += 1
+                tally[1] += right
+        if not any(n for n, _ in tallies.values()):
+            return {}
+        return {
+            bucket: {"values": n, "right": r, "accuracy": r / n if n else 0.0}
+            for bucket, (n, r) in tallies.items()
         }
 
 
@@ -253,7 +296,20 @@ class EvalReport:
                 support = max(support, entry["support"] if entry else 0)
             label = f"{path} (items)" if any(path in s["items"] for s in figures.values()) else path
             per_field.add_row(escape(label), str(support), *cells)
-        return [overview, per_field]
+        tables = [overview, per_field]
+        split = {name: s["by_confidence"] for name, s in figures.items() if "by_confidence" in s}
+        if split:
+            agreeing = Table(title="Values right, by agreement (ensembles)")
+            for column in ("system", "unanimous", "accuracy", "split", "accuracy"):
+                agreeing.add_column(column, justify="left" if column == "system" else "right")
+            for name, b in split.items():
+                u, d = b["unanimous"], b["split"]
+                agreeing.add_row(
+                    escape(name), str(u["values"]), f"{u['accuracy']:.3f}", str(d["values"]),
+                    f"{d['accuracy']:.3f}",
+                )  # fmt: skip
+            tables.append(agreeing)
+        return tables
 
     def render(self, width: int = 100) -> str:
         """The tables as plain text."""

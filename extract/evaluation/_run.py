@@ -101,6 +101,7 @@ def _scored_run(
         attempts=len(result.attempts), changed_retries=result.changed_retries,
         prompt_tokens=result.usage.prompt_tokens,
         completion_tokens=result.usage.completion_tokens, seconds=outcome.seconds,
+        confidence=result.confidence,
     )  # fmt: skip
 
 
@@ -145,7 +146,7 @@ def _systems(
     if systems is None:
         systems = {"default": extractor or default_extractor()}
     elif isinstance(systems, Extractor):
-        systems = {systems.backend.name: systems}
+        systems = {systems.name: systems}
     if not isinstance(systems, Mapping) or not systems:
         raise UsageError("systems must be an Extractor or a non-empty mapping of names to "
                          "extractors or option dicts")  # fmt: skip

@@ -69,15 +69,19 @@ class Counts:
 
 @dataclass
 class DocumentScore:
-    """Counts per leaf path (``fields``) and per list-of-objects path (``items``)."""
+    """Counts per leaf path (``fields``) and per list-of-objects path (``items``), and
+    whether each predicted leaf is right (``leaves``: its JSON pointer in the
+    prediction -> it matches gold, or both are empty), e.g. to weigh a confidence."""
 
     fields: dict[str, Counts] = field(default_factory=dict)
     items: dict[str, Counts] = field(default_factory=dict)
+    leaves: dict[str, bool] = field(default_factory=dict)
 
     def merge(self, other: DocumentScore) -> None:
         for mine, theirs in ((self.fields, other.fields), (self.items, other.items)):
             for path, counts in theirs.items():
                 mine.setdefault(path, Counts()).add(counts)
+        self.leaves.update(other.leaves)
 
     def total(self) -> Counts:
         """Micro totals over the leaf fields."""
@@ -132,16 +136,22 @@ class Scorer:
             found = self._defaults[path] = self.paths.default(self.paths.at(path))
         return found
 
-    def _walk(self, predicted: Any, gold: Any, path: str, out: DocumentScore) -> None:
+    def _walk(
+        self, predicted: Any, gold: Any, path: str, out: DocumentScore, where: str | None = ""
+    ) -> None:
+        """``where``: the predicted value's own pointer (None: nothing predicted here)."""
         p_absent, g_absent = _absent(predicted), _absent(gold)
         if p_absent and g_absent:
+            if where is not None and predicted is None:
+                out.leaves[where] = True
             return
         if _same_container(predicted, gold, dict):
             p = predicted if isinstance(predicted, dict) else {}
             g = gold if isinstance(gold, dict) else {}
             for key in dict.fromkeys([*g, *p]):
-                child = f"{path}/{_escape(str(key))}"
-                self._walk(p.get(key, _ABSENT), g.get(key, _ABSENT), child, out)
+                step = f"/{_escape(str(key))}"
+                mine = None if where is None or key not in p else where + step
+                self._walk(p.get(key, _ABSENT), g.get(key, _ABSENT), path + step, out, mine)
             return
         if _same_container(predicted, gold, list):
             p_items = predicted if isinstance(predicted, list) else []
@@ -150,25 +160,30 @@ class Scorer:
                 for i in range(max(len(p_items), len(g_items))):
                     p_i = p_items[i] if i < len(p_items) else _ABSENT
                     g_i = g_items[i] if i < len(g_items) else _ABSENT
-                    self._walk(p_i, g_i, f"{path}/{i}", out)
+                    mine = None if where is None or i >= len(p_items) else f"{where}/{i}"
+                    self._walk(p_i, g_i, f"{path}/{i}", out, mine)
             else:
-                self._list(p_items, g_items, f"{path}/*", out)
+                self._list(p_items, g_items, f"{path}/*", out, where)
             return
         if isinstance(predicted, dict | list) or isinstance(gold, dict | list):
             # Different shapes (a union's branches): nothing of one is in the other.
-            self._walk(predicted, _ABSENT, path, out)
-            self._walk(_ABSENT, gold, path, out)
+            self._walk(predicted, _ABSENT, path, out, where)
+            self._walk(_ABSENT, gold, path, out, None)
             return
         counts = out.fields.setdefault(path, Counts())
+        right = False
         if g_absent:
             counts.fp += 1
         elif p_absent:
             counts.fn += 1
         elif self.matcher(path)(predicted, gold):
             counts.tp += 1
+            right = True
         else:
             counts.fp += 1
             counts.fn += 1
+        if where is not None and predicted is not _ABSENT:
+            out.leaves[where] = right
 
     def _is_tuple(self, path: str) -> bool:
         found = self._positional.get(path)
@@ -176,7 +191,10 @@ class Scorer:
             found = self._positional[path] = self.paths.positional(self.paths.at(path))
         return found
 
-    def _list(self, predicted: list[Any], gold: list[Any], path: str, out: DocumentScore) -> None:
+    def _list(
+        self, predicted: list[Any], gold: list[Any], path: str, out: DocumentScore,
+        where: str | None,
+    ) -> None:  # fmt: skip
         pairs: list[tuple[int, int]] = []
         scored: dict[tuple[int, int], DocumentScore] = {}
         if predicted and gold:
@@ -186,7 +204,8 @@ class Scorer:
             for r, p in enumerate(predicted):
                 for c, g in enumerate(gold):
                     scored[r, c] = DocumentScore()
-                    self._walk(p, g, path, scored[r, c])
+                    mine = None if where is None else f"{where}/{r}"
+                    self._walk(p, g, path, scored[r, c], mine)
             similarity = np.array(
                 [
                     [_similarity(scored[r, c], p, g) for c, g in enumerate(gold)]
@@ -203,10 +222,10 @@ class Scorer:
             out.merge(scored[pair])  # scored once: a nested list is not paired again
         for r, item in enumerate(predicted):
             if r not in paired_p:
-                self._walk(item, _ABSENT, path, out)
+                self._walk(item, _ABSENT, path, out, None if where is None else f"{where}/{r}")
         for c, item in enumerate(gold):
             if c not in paired_g:
-                self._walk(_ABSENT, item, path, out)
+                self._walk(_ABSENT, item, path, out, None)
         if any(isinstance(x, dict) for x in (*predicted, *gold)):
             counts = out.items.setdefault(path, Counts())
             counts.tp += sum(not (_absent(predicted[r]) and _absent(gold[c])) for r, c in pairs)
