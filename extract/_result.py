@@ -68,8 +68,18 @@ class Result(Generic[T]):
     fallback: str | None = None
 
     @property
+    def retries(self) -> int:
+        """Attempts after the first; for an ensemble, after each member's first."""
+        if self.candidates:
+            return sum(c.retries for c in self.candidates)
+        return max(0, len(self.attempts) - 1)
+
+    @property
     def changed_retries(self) -> int:
-        """How many retries answered differently from the attempt before them."""
+        """How many retries answered differently from the attempt before them (within
+        each member, for an ensemble: members differing is no retry)."""
+        if self.candidates:
+            return sum(c.changed_retries for c in self.candidates)
         return changed_retries(self.attempts)
 
 
@@ -81,10 +91,23 @@ class Candidate:
     member: str
     result: Result[Any] | None = None
     error: str | None = None
+    failed_attempts: tuple[Attempt, ...] = ()  # what a failed member's attempts wrote
 
     @property
     def value(self) -> Any:
         return None if self.result is None else self.result.value
+
+    @property
+    def retries(self) -> int:
+        if self.result is not None:
+            return self.result.retries
+        return max(0, len(self.failed_attempts) - 1)
+
+    @property
+    def changed_retries(self) -> int:
+        if self.result is not None:
+            return self.result.changed_retries
+        return changed_retries(self.failed_attempts)
 
 
 def changed_retries(attempts: Sequence[Attempt]) -> int:

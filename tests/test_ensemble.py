@@ -68,6 +68,10 @@ def test_a_failing_member_is_reported_and_the_vote_goes_on() -> None:
     assert result.confidence == {"": pytest.approx(2 / 3), "/name": pytest.approx(2 / 3),
                                  "/city": pytest.approx(2 / 3)}  # fmt: skip
     assert len(result.attempts) == 1 + 1 + 2  # the failed member's attempts are counted too
+    # Retries are counted within each member: members answering differently are no retry.
+    assert result.retries == 1 and result.changed_retries == 1
+    agreeing = Ensemble([scripted({"name": "Ada"}), scripted({"name": "Bo"})]).run(Person, "x")
+    assert agreeing.retries == 0 and agreeing.changed_retries == 0
 
 
 def test_when_every_member_fails_the_error_names_each() -> None:

@@ -35,7 +35,7 @@ class Tally:
         else:
             usage = result.usage
             self._count(
-                None, outcome.cached, len(result.attempts), usage.prompt_tokens,
+                None, outcome.cached, result.retries, usage.prompt_tokens,
                 usage.completion_tokens,
             )  # fmt: skip
 
@@ -46,13 +46,14 @@ class Tally:
             self._count(error_type(str(line["error"])))
             return
         usage = line.get("usage") or {}
+        retries = line.get("retries", int(line.get("attempts", 1)) - 1)
         self._count(
-            None, bool(line.get("cached")), int(line.get("attempts", 1)),
+            None, bool(line.get("cached")), max(0, int(retries)),
             int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0)),
         )  # fmt: skip
 
     def _count(
-        self, failure: str | None, cached: bool = False, attempts: int = 1,
+        self, failure: str | None, cached: bool = False, retries: int = 0,
         prompt_tokens: int = 0, completion_tokens: int = 0,
     ) -> None:  # fmt: skip
         self.done += 1
@@ -63,7 +64,7 @@ class Tally:
         self.cached += cached
         self.prompt_tokens += prompt_tokens
         self.completion_tokens += completion_tokens
-        self.retries += max(0, attempts - 1)
+        self.retries += retries
 
     @property
     def seconds(self) -> float:

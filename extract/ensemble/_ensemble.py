@@ -293,7 +293,8 @@ def _candidate(name: str, answer: Result[Any] | Exception) -> Candidate:
     if isinstance(answer, Result):
         return Candidate(name, result=answer)
     message = str(answer).strip() or repr(answer)
-    return Candidate(name, error=f"{type(answer).__name__}: {message}")
+    attempts = tuple(getattr(answer, "attempts", ()) or ())
+    return Candidate(name, error=f"{type(answer).__name__}: {message}", failed_attempts=attempts)
 
 
 def _spent(answers: Any) -> tuple[list[Attempt], Usage]:

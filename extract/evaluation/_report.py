@@ -31,8 +31,9 @@ class DocumentRun:
     score: DocumentScore
     error_type: str | None = None  # the exception's class name, when no record came out
     message: str | None = None
-    attempts: int = 0
+    attempts: int = 0  # model calls (an ensemble's: every member's)
     changed_retries: int = 0  # retries whose answer differed from the attempt before
+    retries: int | None = None  # attempts after the first (None: attempts - 1)
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
@@ -42,6 +43,10 @@ class DocumentRun:
     @property
     def valid(self) -> bool:
         return self.error_type is None
+
+    @property
+    def retry_count(self) -> int:
+        return max(0, self.attempts - 1) if self.retries is None else self.retries
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -55,6 +60,7 @@ class DocumentRun:
             "message": self.message,
             "attempts": self.attempts,
             "changed_retries": self.changed_retries,
+            "retries": self.retry_count,
             "usage": {
                 "prompt_tokens": self.prompt_tokens,
                 "completion_tokens": self.completion_tokens,
@@ -84,6 +90,7 @@ class DocumentRun:
             error_type=row.get("error_type"), message=row.get("message"),
             attempts=int(row.get("attempts", 0)),
             changed_retries=int(row.get("changed_retries", 0)),
+            retries=None if row.get("retries") is None else int(row["retries"]),
             prompt_tokens=int(usage.get("prompt_tokens", 0)),
             completion_tokens=int(usage.get("completion_tokens", 0)),
             seconds=float(row.get("seconds", 0.0)),
@@ -176,7 +183,7 @@ class SystemSummary:
             "records_per_s": len(self.runs) / seconds if seconds > 0 else 0.0,
             "attempts_per_record": sum(r.attempts for r in self.runs) / n,
             # Retries (attempts after the first) and how many of them changed the answer.
-            "retries": sum(max(0, r.attempts - 1) for r in self.runs),
+            "retries": sum(r.retry_count for r in self.runs),
             "changed_retries": sum(r.changed_retries for r in self.runs),
             "tokens_per_record": sum(r.prompt_tokens + r.completion_tokens for r in self.runs) / n,
             **({"by_confidence": by_confidence} if (by_confidence := self.by_confidence()) else {}),

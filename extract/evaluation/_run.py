@@ -99,6 +99,7 @@ def _scored_run(
     return DocumentRun(
         outcome.id, system, k, prediction, gold, scorer.score(prediction, gold),
         attempts=len(result.attempts), changed_retries=result.changed_retries,
+        retries=result.retries,
         prompt_tokens=result.usage.prompt_tokens,
         completion_tokens=result.usage.completion_tokens, seconds=outcome.seconds,
         confidence=result.confidence,
