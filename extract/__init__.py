@@ -29,6 +29,7 @@ from .batch import Outcome, RateLimit, ResultCache
 from .ensemble import Ensemble, Member
 from .evaluation import Dataset, EvalReport, evaluate
 from .grounding import CharQuote, Quote, highlight
+from .review import load_examples
 
 if _TYPE_CHECKING:
     from ._ingest import ingest, retry_quarantine
@@ -81,6 +82,7 @@ __all__ = [
     "extract",
     "highlight",
     "ingest",
+    "load_examples",
     "parse",
     "repair_json",
     "retry_quarantine",

@@ -1,4 +1,4 @@
-"""The ``extract`` command: ``run``, ``eval``, ``check``, ``ingest`` and ``demo``."""
+"""The ``extract`` command: ``run``, ``eval``, ``check``, ``ingest``, ``review`` and ``demo``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from .._errors import ExtractError, UsageError
 from .._targets import load_target
 from ._eval import add_eval_parser
 from ._highlight import add_highlight_parser
+from ._review import add_review_parser
 from ._run import add_run_parser
 
 
@@ -102,6 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_run_parser(sub)
     add_eval_parser(sub)
     add_highlight_parser(sub)
+    add_review_parser(sub)
     check = sub.add_parser("check", help="print the constraint report of a schema")
     check.add_argument("target", nargs="?", help="schema.json or package.module:Model")
     check.add_argument("--schema", help="the same, as an option")

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._align import FUZZY_THRESHOLD, Aligned, Aligner, align_values
+from ._highlight import escape_html, highlight_documents, marked_text
 from ._highlight import highlight as highlight_spans
-from ._highlight import highlight_documents
 from ._quote import CharQuote, Grounded, Quote
 
 __all__ = [
@@ -21,9 +21,11 @@ __all__ = [
     "Grounded",
     "Quote",
     "align_values",
+    "escape_html",
     "highlight",
     "highlight_documents",
     "highlight_spans",
+    "marked_text",
 ]
 
 

@@ -78,12 +78,20 @@ def highlight_documents(
     docs = [(doc_id, text, _checked(text, spans, doc_id)) for doc_id, text, spans in documents]
     fields = _fields([checked for _, _, checked in docs])
     sections = [
-        f"<section class='document' data-id='{_escape(doc_id)}'><h2>{_escape(doc_id)}</h2>"
+        f"<section class='document' data-id='{escape_html(doc_id)}'><h2>{escape_html(doc_id)}</h2>"
         f"{_text(text, checked, fields)}</section>"
         for doc_id, text, checked in docs
     ]
     heading = title if title is not None else "Grounded spans"
     return _page(heading, fields, sections)
+
+
+def marked_text(text: str, spans: Mapping[str, tuple[int, int]]) -> tuple[str, str]:
+    """The text with its spans marked, as a ``<div class='text'>``, and the style rules
+    that colour its marks: for pages that show one document among other things."""
+    checked = _checked(text, spans)
+    fields = _fields([checked])
+    return _text(text, checked, fields), _colours(fields)
 
 
 def field_of(pointer: str) -> str:
@@ -134,17 +142,21 @@ def _colour(index: int) -> str:
     return f"hsla({hue:.1f}, 65%, 55%, {_ALPHA})"
 
 
+def _colours(fields: dict[str, tuple[int, int]]) -> str:
+    return "".join(f".f{i} {{ background: {_colour(i)}; }}\n" for i, _ in fields.values())
+
+
 def _page(title: str, fields: dict[str, tuple[int, int]], body: list[str]) -> str:
-    colours = "".join(f".f{i} {{ background: {_colour(i)}; }}\n" for i, _ in fields.values())
+    colours = _colours(fields)
     legend = "".join(
-        f"<li><span class='swatch f{i}'></span>{_escape(field or _ROOT)} ({count})</li>"
+        f"<li><span class='swatch f{i}'></span>{escape_html(field or _ROOT)} ({count})</li>"
         for field, (i, count) in fields.items()
     )
     return "\n".join(
         [
             "<!doctype html><html><head><meta charset='utf-8'>",
-            f"<title>{_escape(title)}</title><style>{_STYLE}{colours}</style></head><body>",
-            f"<h1>{_escape(title)}</h1>",
+            f"<title>{escape_html(title)}</title><style>{_STYLE}{colours}</style></head><body>",
+            f"<h1>{escape_html(title)}</h1>",
             f"<ul class='legend'>{legend}</ul>" if legend else "<p class='legend'>No spans.</p>",
             *body,
             "</body></html>",
@@ -165,7 +177,7 @@ def _text(text: str, spans: list[_Span], fields: dict[str, tuple[int, int]]) -> 
             ends.setdefault(span.end, set()).add(span)
 
     def open_tag(span: _Span) -> str:
-        pointer = _escape(span.pointer)
+        pointer = escape_html(span.pointer)
         index = fields[field_of(span.pointer)][0]
         return f"<mark class='f{index}' data-path='{pointer}' title='{pointer}'>"
 
@@ -188,12 +200,12 @@ def _text(text: str, spans: list[_Span], fields: dict[str, tuple[int, int]]) -> 
         for span in sorted([*reopen, *starts.get(pos, [])], key=lambda s: (-s.end, s.order)):
             out.append(open_tag(span))
             stack.append(span)
-        out.append(_escape(text[pos:following], quote=False))
+        out.append(escape_html(text[pos:following], quote=False))
     out.append("</div>")
     return "".join(out)
 
 
-def _escape(value: str, quote: bool = True) -> str:
+def escape_html(value: str, quote: bool = True) -> str:
     """HTML-escaped so a parser reads back the same characters, one for one.
 
     Parsers turn a raw CR (and CRLF) into LF, so CR is written as a character reference;
