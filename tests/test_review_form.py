@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model
 
-from extract.review._form import FormContext, render_form
-from extract.review._schema import build, error_pointer, target_schema
+from extract.review._form import FormContext, render_form, target_schema
 from extract.review._submit import read_form
 from extract.testing import instances
+from schemas import error_pointer, field_tree
 from tests.form_submit import submitted
 
 
@@ -90,7 +90,7 @@ def _no_bad_text(value: Any) -> bool:
 def _round_trip(target: Any, value: Any) -> tuple[Any, Any]:
     adapter = TypeAdapter(target)
     as_json = adapter.dump_python(value, mode="json", by_alias=True)
-    root = build(target_schema(target))
+    root = field_tree(target_schema(target))
     html = render_form(root, as_json)
     back, problems = read_form(root, submitted(html))
     assert problems == {}
@@ -144,7 +144,7 @@ class Order(BaseModel):
 
 
 def test_a_wrong_number_stays_as_typed_and_the_validator_names_it() -> None:
-    root = build(target_schema(Order))
+    root = field_tree(target_schema(Order))
     items = submitted(
         render_form(
             root,
@@ -166,7 +166,7 @@ def test_a_wrong_number_stays_as_typed_and_the_validator_names_it() -> None:
 
 
 def test_removed_items_close_up_and_an_empty_list_is_still_a_list() -> None:
-    root = build(target_schema(Order))
+    root = field_tree(target_schema(Order))
     items = [
         ("v/customer", "Ada"),
         ("v/when", "2026-01-02"),
@@ -193,14 +193,14 @@ def test_removed_items_close_up_and_an_empty_list_is_still_a_list() -> None:
 
 def test_bad_json_text_is_a_problem_at_its_field() -> None:
     model = create_model("Loose", extra=(dict[str, int], ...))
-    root = build(target_schema(model))
+    root = field_tree(target_schema(model))
     value, problems = read_form(root, [("v/extra", "{oops")])
     assert list(problems) == ["/extra"] and "not JSON" in problems["/extra"][0]
     assert value == {"extra": "{oops"}
 
 
 def test_text_is_escaped_and_marks_are_shown() -> None:
-    root = build(target_schema(Order))
+    root = field_tree(target_schema(Order))
     html = render_form(
         root,
         {"customer": "<script>alert(1)</script>", "when": "2026-01-02", "lines": [], "note": "x"},

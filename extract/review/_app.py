@@ -23,11 +23,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from schemas import FieldNode as Node
+from schemas import error_pointer, field_tree
+
 from ..grounding import marked_text
-from ._form import MISSING, FormContext, key_of, render_form
+from ._form import MISSING, FormContext, key_of, render_form, target_schema
 from ._load import Item
 from ._page import Page, render_done, render_page
-from ._schema import Node, build, error_pointer, target_schema
 from ._store import Conflict, Store
 from ._submit import read_form
 
@@ -47,7 +49,7 @@ class Review:
         self.store = store
         self.threshold = threshold
         self.adapter: TypeAdapter[Any] = TypeAdapter(target)
-        self.root: Node = build(target_schema(target))
+        self.root: Node = field_tree(target_schema(target))
         self.predicted = [self._normalised(item.value) for item in self.items]
 
     def validate(self, value: Any, by_name: bool = False) -> tuple[Any, dict[str, list[str]]]:

@@ -18,8 +18,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import TypeAdapter
+
+from schemas import FieldNode as Node
+from schemas import child_pointer
+
 from ..grounding import escape_html as _escape
-from ._schema import Node, child_pointer
 
 MISSING: Any = object()  # a field the value does not have
 _LONG = 80  # longer strings (or any with a line break) get a text area
@@ -43,6 +47,13 @@ class FormContext:
     def low(self, pointer: str) -> float | None:
         score = self.confidence.get(pointer)
         return score if score is not None and score < self.threshold else None
+
+
+def target_schema(target: Any) -> dict[str, Any]:
+    """The JSON Schema the form is generated from: field names by alias, the names the
+    record is validated under."""
+    schema: dict[str, Any] = TypeAdapter(target).json_schema(by_alias=True)
+    return schema
 
 
 def render_form(root: Node, value: Any, context: FormContext | None = None) -> str:

@@ -12,8 +12,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from schemas import FieldNode as Node
+from schemas import child_pointer
+
 from ._form import MISSING, key_of
-from ._schema import Node, child_pointer
 
 _INDEX = re.compile(r"0|[1-9][0-9]*")
 
