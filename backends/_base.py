@@ -48,6 +48,9 @@ class Request:
     # The document that grounded strings are copied from (``extract.Quote``); a local
     # decoder then allows only its substrings there. None: nothing is grounded.
     grounding: str | None = None
+    # The document itself, for backends that read it rather than the prompt (a trained
+    # task-specific model: ``backends.spacy_student``).
+    document: str | None = None
 
 
 # "repetition": a local decoder stopped an answer that had started repeating itself.
@@ -74,6 +77,9 @@ class Completion:
     call_id: str | None = None
     restore: Callable[[Any], Any] | None = None
     report: ConstraintReport | None = None
+    # Offsets the backend knows (pointer -> (start, end) in the document): a model that
+    # predicts spans gives them, and they become ``Result.spans`` as they are.
+    spans: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 @runtime_checkable

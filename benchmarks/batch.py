@@ -2,7 +2,7 @@
 on the embedded model, and ``arun_many`` against a loopback OpenAI-compatible server vs a
 sequential loop.
 
-    python benchmarks/batch.py [--docs 24] [--workers 2] [--json OUT]
+    python -m benchmarks.batch [--docs 24] [--workers 2] [--json OUT]
 
 Local: the same JSON Lines input (corpus contact documents, repeated to ``--docs``)
 through the command a user runs, cache off, wall time including model loading, in one

@@ -8,7 +8,7 @@ the median over rounds, and each build's ratio to the first one.
 
     make runtime                                           # .venv, portable (default)
     make runtime VENV=.venv-native LLAMA_BUILD=native      # a second venv, native
-    python benchmarks/builds.py --build portable=.venv/bin/python \\
+    python -m benchmarks.builds --build portable=.venv/bin/python \\
         --build native=.venv-native/bin/python --limit 4 --rounds 2
 """
 

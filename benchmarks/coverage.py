@@ -11,7 +11,7 @@ and reports, per subset (the file-name prefix before ``---``):
 - compile time p50/p95/max: schema in, matcher ready and its first token mask
   computed, with the embedded model's tokenizer (the time before the first token).
 
-    python benchmarks/coverage.py --data ../shared/data/jsonschemabench [--json OUT]
+    python -m benchmarks.coverage --data ../shared/data/jsonschemabench [--json OUT]
         [--every K] [--limit N]
 """
 

@@ -12,7 +12,7 @@ Prints each task's report (F1 per field, records/s, and how often values are rig
 every member agreed and when they split) and a summary; ``--json-dir`` keeps the
 reports. The news task shows its first two documents as examples, as elsewhere.
 
-    python benchmarks/ensemble.py --tasks contact,invoice,team,news \\
+    python -m benchmarks.ensemble --tasks contact,invoice,team,news \\
         --json-dir benchmarks/results
 """
 

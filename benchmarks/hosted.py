@@ -11,7 +11,7 @@ instructor JSON mode, ours, ...) so machine drift hits all alike. HTTP requests 
 counted on the client's transport, so retries are counted the same way for everyone.
 
     python backends/llama_build.py install && pip install -e '.[benchmarks]'  # the server
-    python benchmarks/hosted.py [--limit 20] [--tasks contact,invoice,team] [--json OUT]
+    python -m benchmarks.hosted [--limit 20] [--tasks contact,invoice,team] [--json OUT]
 
 Reports per system: valid-object rate, HTTP requests per document (1 = no retry),
 latency p50/p95 and field-level exact-match accuracy against the corpus's gold records.

@@ -13,7 +13,7 @@ missing field). In one run, on the same lines:
 2. full ingest (read file, validate, upsert, quarantine) into SQLite and PostgreSQL
    (a throwaway server on 127.0.0.1, when the binaries are installed).
 
-    python benchmarks/ingest.py [--records 100000] [--rounds 3] [--json OUT]
+    python -m benchmarks.ingest [--records 100000] [--rounds 3] [--json OUT]
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ all alike. Forward passes are counted on each ``Llama.eval`` call of the peers a
 once when asked; here one document at a time).
 
     python backends/llama_build.py install && pip install -e '.[benchmarks]'
-    python benchmarks/local.py [--limit 8] [--tasks contact,invoice,team] [--json OUT]
+    python -m benchmarks.local [--limit 8] [--tasks contact,invoice,team] [--json OUT]
 
 Systems:
 

@@ -5,7 +5,7 @@ Reported: chunks, time, entities, and per part of the document the share of gold
 mentions that an extracted span covers (recall by position), and that every span's
 text is its value.
 
-    python benchmarks/long_document.py --chars 50000 --json benchmarks/results/long.json
+    python -m benchmarks.long_document --chars 50000 --json benchmarks/results/long.json
 """
 
 from __future__ import annotations

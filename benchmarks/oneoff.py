@@ -2,7 +2,7 @@
 ours against outlines and llama-cpp-python's JSON mode on the embedded GGUF model.
 
     python backends/llama_build.py install && pip install -e '.[benchmarks]'
-    python benchmarks/oneoff.py [--limit 15] [--prompt schema|fields]
+    python -m benchmarks.oneoff [--limit 15] [--prompt schema|fields]
         [--json benchmarks/results/oneoff.json]
 
 No schema repeats, so no system can reuse a grammar or the KV cache of a schema-bearing

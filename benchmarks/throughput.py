@@ -3,7 +3,7 @@ together (``run_many``), outlines and llama-cpp-python's JSON mode one at a time
 (``--peers``), and llama.cpp's own server with parallel slots, on the same corpus
 documents in one run.
 
-    python benchmarks/throughput.py [--tasks contact,invoice,team,news] [--limit 24]
+    python -m benchmarks.throughput [--tasks contact,invoice,team,news] [--limit 24]
         [--sequences 4,8] [--server-parallel N] [--peers] [--prompt schema|fields]
         [--json OUT]
 

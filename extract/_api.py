@@ -267,10 +267,14 @@ def _backend_for(model: Any, options: dict[str, Any]) -> Backend:
             return _hosted_backend(vendor, model, options, from_client=True)
         if _is_backend(model):
             return model  # type: ignore[no-any-return]
+        if vendor == "spacy":  # a pipeline that `extract distill` trained, already loaded
+            return _student(model, options)
     if isinstance(model, str) and not os.path.exists(model):
         vendor, _, name = model.partition(":")
         if vendor in _NAMED and name:
             return _hosted_backend(vendor, name, options, from_client=False)
+        if vendor == "spacy" and name:
+            return _student(name, options)
     try:
         from backends._cpu import UnrunnableLibrary
         from backends.llamacpp import LlamaCppBackend
@@ -320,6 +324,19 @@ def _hosted_backend(vendor: str, model: Any, options: dict[str, Any], from_clien
         if type(exc).__module__.split(".")[0] == vendor:
             raise ModelLoadError(f"{vendor}: {exc}") from exc
         raise
+
+
+def _student(model: Any, options: dict[str, Any]) -> Backend:
+    try:
+        from backends.spacy_student import SpacyStudent
+    except ImportError as exc:
+        raise ModelLoadError(
+            f"a spaCy student needs spaCy: pip install 'structured-extract[distill]' ({exc})"
+        ) from exc
+    try:
+        return SpacyStudent(model, **options)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"cannot load the spaCy student {model!r}: {exc}") from exc
 
 
 def _is_backend(obj: Any) -> bool:

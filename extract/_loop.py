@@ -114,6 +114,7 @@ def extraction_steps(
             temperature=retry_temperature(options.temperature, number),
             seed=(options.seed or 0) + number,
             grounding=text if compiled.grounded else None,
+            document=text,
         )
         call_started = time.perf_counter()
         completion = yield request
@@ -164,8 +165,11 @@ def extraction_steps(
             attempts.append(Attempt(completion.text, outcome.errors, False, step, seconds))
             messages = repair_messages(messages, completion, outcome.errors)
             continue
-        spans: dict[str, Aligned] = {}
-        if compiled.grounded:
+        spans: dict[str, Aligned] = {
+            pointer: Aligned(start, end, "exact")
+            for pointer, (start, end) in completion.spans.items()
+        }
+        if compiled.grounded and not spans:
             spans, missing = ground(compiled.json_schema, candidate, text)
             if missing:
                 attempts.append(Attempt(completion.text, missing, False, step, seconds))

@@ -102,7 +102,7 @@ def test_layers_point_one_way(package: str) -> None:
 ROOMS = (
     ("extract", "extract.pytest_plugin"),  # the public surface re-exports everything
     ("extract.cli",),
-    ("extract.review",),
+    ("extract.review", "extract.distill"),
     ("extract.ray", "extract._targets", "extract.evaluation"),
     ("extract.ensemble",),
     ("extract._api", "extract._parse", "extract.testing"),

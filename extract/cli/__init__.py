@@ -1,4 +1,4 @@
-"""The ``extract`` command: ``run``, ``eval``, ``check``, ``ingest``, ``review`` and ``demo``."""
+"""The ``extract`` command: run, eval, check, ingest, review, distill and demo."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from .._errors import ExtractError, UsageError
 from .._targets import load_target
+from ._distill import add_distill_parser
 from ._eval import add_eval_parser
 from ._highlight import add_highlight_parser
 from ._review import add_review_parser
@@ -104,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_eval_parser(sub)
     add_highlight_parser(sub)
     add_review_parser(sub)
+    add_distill_parser(sub)
     check = sub.add_parser("check", help="print the constraint report of a schema")
     check.add_argument("target", nargs="?", help="schema.json or package.module:Model")
     check.add_argument("--schema", help="the same, as an option")
