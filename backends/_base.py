@@ -36,6 +36,9 @@ class Capabilities:
     # Hosted APIs: how the schema reaches the model, in order of preference
     # ("tools_strict", "json_schema", "tools", "json_object", "prompt").
     strategies: tuple[str, ...] = ()
+    # False: answers from the document alone, not the prompt (a trained student), so a
+    # re-ask with the validator's errors cannot change the answer and is not made.
+    reads_prompt: bool = True
 
 
 @dataclass(frozen=True)

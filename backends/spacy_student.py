@@ -240,7 +240,8 @@ class SpacyStudent:
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities(max_concurrency=1)  # one pipeline, called in turn
+        # One pipeline, called in turn; it reads the document, never the prompt.
+        return Capabilities(max_concurrency=1, reads_prompt=False)
 
     @property
     def name(self) -> str:

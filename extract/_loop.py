@@ -106,7 +106,8 @@ def extraction_steps(
     attempts: list[Attempt] = []
     usage = Usage()
     max_tokens = options.max_tokens
-    for number in range(options.max_retries + 1):
+    retries = options.max_retries if backend.capabilities.reads_prompt else 0
+    for number in range(retries + 1):
         request = Request(
             messages,
             compiled,

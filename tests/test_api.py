@@ -19,7 +19,7 @@ def test_all_is_sorted_and_complete() -> None:
     # "@py_builtins": pytest rewrites asserts in a plugin's whole distribution.
     public = {name for name in vars(extract) if not name.startswith(("_", "@"))}
     # Submodules become attributes once imported.
-    modules = {"batch", "cli", "ensemble", "evaluation", "grounding", "ray", "review",
+    modules = {"batch", "cli", "distill", "ensemble", "evaluation", "grounding", "ray", "review",
                "testing", "pytest_plugin"}  # fmt: skip
     # ingest and retry_quarantine import SQLAlchemy on first use (module __getattr__).
     lazy = {"ingest", "retry_quarantine"}

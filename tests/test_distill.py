@@ -226,8 +226,11 @@ def test_the_student_serves_typed_records_with_spans(student: Path) -> None:
     assert isinstance(result.value, Contact) and result.model == f"spacy:{student}"
     for pointer, (s, e) in result.spans.items():
         assert doc["text"][s:e] == getattr(result.value, pointer[1:])
-    with pytest.raises(extract.ExtractionError, match="name"):
+    loaded = extract.Extractor(spacy.load(student / "model-best"))  # a loaded pipeline too
+    assert loaded.run(Contact, doc["text"]).value == result.value
+    with pytest.raises(extract.ExtractionError, match="name") as failed:
         extractor.run(Contact, "")  # nothing to find: the required name is missing
+    assert len(failed.value.attempts) == 1  # a re-ask could not change the answer
 
 
 def test_the_training_data_is_exported_and_the_config_kept(student: Path) -> None:

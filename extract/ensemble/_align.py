@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from schemas import child_pointer
+
 ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "ABSENT"})()
 
 
@@ -132,8 +134,8 @@ class Aligner:
         if isinstance(x, dict) and isinstance(y, dict):
             sims = [
                 self.similarity(
-                    Entry(a.member, x.get(k, ABSENT), f"{a.pointer}/{escape(k)}"),
-                    Entry(b.member, y.get(k, ABSENT), f"{b.pointer}/{escape(k)}"),
+                    Entry(a.member, x.get(k, ABSENT), child_pointer(a.pointer, k)),
+                    Entry(b.member, y.get(k, ABSENT), child_pointer(b.pointer, k)),
                 )
                 for k in dict.fromkeys([*x, *y])
                 if not (_empty(x.get(k, ABSENT)) and _empty(y.get(k, ABSENT)))
@@ -186,8 +188,3 @@ def _empty(value: Any) -> bool:
 
 def _fold(text: str) -> str:
     return " ".join(text.split()).casefold()
-
-
-def escape(key: str) -> str:
-    """A key as a JSON pointer step (RFC 6901)."""
-    return key.replace("~", "~0").replace("/", "~1")

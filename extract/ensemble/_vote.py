@@ -33,7 +33,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._align import ABSENT, Aligner, Cluster, Entry, escape, group_key
+from schemas import child_pointer
+
+from ._align import ABSENT, Aligner, Cluster, Entry, group_key
 
 Source = tuple[int, str]  # a member's index and its own JSON pointer to the value
 
@@ -147,9 +149,9 @@ class _Voter:
         keys = dict.fromkeys(k for e in sorted(winner, key=lambda e: e.member) for k in e.value)
         out = {}
         for key in keys:
-            child = f"{pointer}/{escape(key)}"
+            child = child_pointer(pointer, key)
             value = self.place(
-                [Entry(e.member, e.value.get(key, ABSENT), f"{e.pointer}/{escape(key)}")
+                [Entry(e.member, e.value.get(key, ABSENT), child_pointer(e.pointer, key))
                  for e in winner],
                 child,
             )  # fmt: skip

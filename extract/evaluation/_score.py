@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from schemas import child_pointer
+
 from .._errors import UsageError
 from ._matchers import Matcher, SchemaPaths, matcher_from
 
@@ -149,7 +151,7 @@ class Scorer:
             p = predicted if isinstance(predicted, dict) else {}
             g = gold if isinstance(gold, dict) else {}
             for key in dict.fromkeys([*g, *p]):
-                step = f"/{_escape(str(key))}"
+                step = child_pointer("", str(key))
                 mine = None if where is None or key not in p else where + step
                 self._walk(p.get(key, _ABSENT), g.get(key, _ABSENT), path + step, out, mine)
             return
@@ -251,7 +253,3 @@ def _same_container(predicted: Any, gold: Any, kind: type) -> bool:
     """Both are ``kind``, or one is and the other absent."""
     p, g = isinstance(predicted, kind), isinstance(gold, kind)
     return (p and g) or (p and _absent(gold)) or (g and _absent(predicted))
-
-
-def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
