@@ -20,7 +20,7 @@ from typing import Any
 from .._errors import UsageError
 from ..evaluation import Dataset
 from ._prepare import Prepared, PrepareReport, prepare
-from ._train import Trained, train
+from ._train import Trained, TrainOptions, train
 
 __all__ = ["Distilled", "PrepareReport", "Prepared", "distill", "prepare_documents"]
 
@@ -90,10 +90,8 @@ def distill(
         say(f"not learned (no span or label can give them): {', '.join(scheme.unlearned)}")
     if sum(d.spans_complete for d in documents) == 0 and scheme.spans:
         raise UsageError("no document has all its values on spans: nothing to learn spans from")
-    trained = train(
-        scheme, schema, documents, out, lang=lang, held_out=held_out, seed=seed,
-        max_epochs=max_epochs, patience=patience,
-    )  # fmt: skip
+    options = TrainOptions(lang, held_out, seed, max_epochs, patience)
+    trained = train(scheme, schema, documents, out, options)
     return Distilled(trained.model, report, trained)
 
 

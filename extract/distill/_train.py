@@ -54,18 +54,22 @@ def split(
     return order[n:], order[:n]
 
 
+@dataclass(frozen=True)
+class TrainOptions:
+    lang: str = "en"  # the blank spaCy language (its tokenizer)
+    held_out: float = 0.2  # share of the documents held out for evaluation
+    seed: int = 0
+    max_epochs: int = 30
+    patience: int = 400  # steps without improvement before stopping
+    eval_frequency: int = 50  # steps between evaluations on the held-out documents
+
+
 def train(
     scheme: SpanScheme,
     schema: dict[str, Any],
     documents: Sequence[Prepared],
     out: str | os.PathLike[str],
-    *,
-    lang: str = "en",
-    held_out: float = 0.2,
-    seed: int = 0,
-    max_epochs: int = 30,
-    patience: int = 400,
-    eval_frequency: int = 50,
+    options: TrainOptions = TrainOptions(),
 ) -> Trained:
     import spacy
     from spacy.cli.init_config import init_config
@@ -74,17 +78,20 @@ def train(
     folder = Path(out)
     corpus = folder / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
-    training, held = split(documents, held_out, seed)
-    nlp = spacy.blank(lang)
+    training, held = split(documents, options.held_out, options.seed)
+    nlp = spacy.blank(options.lang)
     for name, docs in (("train", training), ("dev", held)):
         _write(nlp, docs, corpus / name)
     pipeline = (["ner"] if scheme.spans else []) + (["textcat_multilabel"] if scheme.labels else [])
     if not pipeline:
         raise UsageError("nothing to learn: the target has no span or label fields")
-    config = init_config(lang=lang, pipeline=pipeline, optimize="efficiency", gpu=False)
-    config["system"]["seed"] = seed
+    config = init_config(lang=options.lang, pipeline=pipeline, optimize="efficiency", gpu=False)
+    config["system"]["seed"] = options.seed
     config["training"].update(
-        max_epochs=max_epochs, max_steps=0, patience=patience, eval_frequency=eval_frequency
+        max_epochs=options.max_epochs,
+        max_steps=0,
+        patience=options.patience,
+        eval_frequency=options.eval_frequency,
     )
     config_path = folder / "config.cfg"
     config.to_disk(config_path)
