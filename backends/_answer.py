@@ -201,6 +201,7 @@ class Answer:
         self.rng = np.random.default_rng(request.seed)
         self.out: list[int] = []
         self.finish: FinishReason | None = None  # set once the answer is complete
+        self.rewound_to: int | None = None  # the shortest the output was cut to, if it was
         self._banned: Any = None  # token ids the next step may not take (leaving a loop)
         self._list_exit = False  # banned holds a list separator such as "},"
         self._exits = 0
@@ -269,5 +270,6 @@ class Answer:
         if not self.matcher.rollback(len(self.out) - at):
             raise RuntimeError(f"engine could not roll back: {self.matcher.get_error()}")
         del self.out[at:]
+        self.rewound_to = at if self.rewound_to is None else min(self.rewound_to, at)
         last = self.out[-1] if self.out else self.prompt[-1]
         return len(self.prompt) + len(self.out) - 1, [last]

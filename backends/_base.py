@@ -54,6 +54,10 @@ class Request:
     # The document itself, for backends that read it rather than the prompt (a trained
     # task-specific model: ``backends.spacy_student``).
     document: str | None = None
+    # Streaming: called as the answer is decoded, with how many bytes of what it was
+    # told before still stand (fewer when a local decoder takes tokens back) and the
+    # bytes added. Backends that cannot stream ignore it (the whole answer comes at once).
+    listener: Callable[[int, bytes], None] | None = field(default=None, compare=False)
 
 
 # "repetition": a local decoder stopped an answer that had started repeating itself.

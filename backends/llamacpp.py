@@ -233,6 +233,8 @@ class LlamaCppBackend:
                     continue  # admitted this step: its prompt is in this batch
                 try:
                     step = job.answer.advance(job.logits)
+                    if job.answer.request.listener is not None:
+                        self._tell(job)
                 except Exception as exc:
                     self._finish(job, error=exc)
                     finished = True
@@ -289,6 +291,23 @@ class LlamaCppBackend:
     def _at(self, seq: int) -> _Job:
         return next(job for job in self._active if job.seq == seq)
 
+    def _tell(self, job: _Job) -> None:
+        """Give the listener what the answer gained since it was last told, and how much
+        of the old still stands (less after the loop guard took tokens back)."""
+        answer = job.answer
+        out = answer.out
+        cut = answer.rewound_to
+        kept = job.told if cut is None else min(job.told, cut)
+        answer.rewound_to = None
+        decode = self.tokenizer.decode_bytes
+        kept_bytes = job.told_bytes if kept == job.told else len(decode(out[:kept]))
+        added = decode(out[kept:]) if kept < len(out) else b""
+        if kept == job.told and not added:
+            return
+        job.told, job.told_bytes = len(out), kept_bytes + len(added)
+        assert answer.request.listener is not None
+        answer.request.listener(kept_bytes, added)
+
     def _finish(self, job: _Job, error: BaseException | None = None) -> None:
         if job in self._active:
             self._active.remove(job)
@@ -326,6 +345,8 @@ class _Job:
     prompt_done: float = 0.0
     completion: Completion | None = None
     error: BaseException | None = None
+    told: int = 0  # output tokens the listener has been given
+    told_bytes: int = 0
 
     @property
     def over(self) -> bool:

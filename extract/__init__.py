@@ -9,7 +9,7 @@ from importlib.metadata import version as _version
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
-from ._api import Extractor, aextract, default_extractor, extract
+from ._api import Extractor, aextract, default_extractor, extract, stream
 from ._errors import (
     ContextWindowError,
     ExtractError,
@@ -30,6 +30,7 @@ from .ensemble import Ensemble, Member
 from .evaluation import Dataset, EvalReport, evaluate
 from .grounding import CharQuote, Quote, highlight
 from .review import load_examples
+from .streaming import Snapshot
 
 if _TYPE_CHECKING:
     from ._ingest import ingest, retry_quarantine
@@ -72,6 +73,7 @@ __all__ = [
     "Repaired",
     "Result",
     "ResultCache",
+    "Snapshot",
     "UnrepairableOutputError",
     "UnsupportedTypeError",
     "Usage",
@@ -86,4 +88,5 @@ __all__ = [
     "parse",
     "repair_json",
     "retry_quarantine",
+    "stream",
 ]

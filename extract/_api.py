@@ -5,10 +5,10 @@ from __future__ import annotations
 import importlib
 import os
 import threading
-from collections.abc import AsyncIterator, Iterable, Iterator, Sized
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sized
 from typing import Any, TypeVar, overload
 
-from backends import Backend, adrive, drive
+from backends import Backend, Request, adrive, drive
 from schemas import CompiledSchema
 
 from ._errors import ContextWindowError, ModelLoadError, UsageError
@@ -32,6 +32,7 @@ from .batch import (
     run_threads,
     with_progress,
 )
+from .streaming import Snapshot, stream_run
 
 T = TypeVar("T")
 
@@ -84,6 +85,23 @@ class Extractor:
         _check_text(text)
         compiled = compile_target(target)
         return self.run_compiled(target, compiled, text, parse_options(target, options))
+
+    def stream(
+        self, target: Any, text: str, *, strings: bool = True, **options: Any
+    ) -> Iterator[Snapshot | Result[Any]]:
+        """Snapshots of the record while the model writes it (``extract.Snapshot``:
+        objects and lists as they start, scalars only once complete, the string being
+        written apart unless ``strings=False``), then the ``Result`` that ``run`` with
+        the same options gives. Only the local backend streams; others give the result
+        alone. A text longer than the model's context is not streamed (use ``run``)."""
+        _check_text(text)
+        compiled = compile_target(target)
+        parsed = parse_options(target, options)
+
+        def run(prepare: Callable[[Request], Request]) -> Result[Any]:
+            return run_extraction(self.backend, target, compiled, text, parsed, prepare)
+
+        return stream_run(run, strings)
 
     def run_compiled(
         self, target: Any, compiled: CompiledSchema, text: str, options: Options
@@ -253,6 +271,11 @@ def extract(target: Any, text: str, **options: Any) -> Any:
 
 async def aextract(target: Any, text: str, **options: Any) -> Any:
     return await default_extractor().aextract(target, text, **options)
+
+
+def stream(target: Any, text: str, **options: Any) -> Iterator[Snapshot | Result[Any]]:
+    """``Extractor.stream`` with the default extractor (the embedded model)."""
+    return default_extractor().stream(target, text, **options)
 
 
 def _check_text(text: Any) -> None:

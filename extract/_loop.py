@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -51,13 +51,19 @@ Steps = Generator[Request, Completion, Result[Any]]
 
 
 def run_extraction(
-    backend: Backend, target: Any, compiled: CompiledSchema, text: str, options: Options
+    backend: Backend,
+    target: Any,
+    compiled: CompiledSchema,
+    text: str,
+    options: Options,
+    prepare: Callable[[Request], Request] | None = None,
 ) -> Result[Any]:
-    """The loop, driven with blocking calls."""
+    """The loop, driven with blocking calls; ``prepare`` sees each request first (the
+    stream attaches its listener there)."""
 
     def call(request: Request) -> Completion:
         with _mapped_backend_errors():
-            return backend.complete(request)
+            return backend.complete(prepare(request) if prepare else request)
 
     return drive(extraction_steps(backend, target, compiled, text, options), call)
 

@@ -108,7 +108,7 @@ ROOMS = (
     ("extract._api", "extract._parse", "extract.testing"),
     ("extract.batch", "extract._ingest"),
     ("extract._options", "extract._long"),
-    ("extract._loop", "extract._prompt", "extract._repair"),
+    ("extract._loop", "extract._prompt", "extract._repair", "extract.streaming"),
     (
         "extract._result",
         "extract._errors",

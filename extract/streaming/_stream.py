@@ -1,0 +1,131 @@
+"""``stream``: snapshots of the record while the model writes it, then the ``Result``.
+
+The extraction runs as ``run`` does (same loop, options and seed, so the same final
+value) in a worker thread; each request carries a listener that a streaming backend
+(the local one) calls with the answer's bytes as they are decoded. The bytes go through
+an incremental UTF-8 decoder into the incremental parser (``_parser``), and a snapshot
+is made whenever a value completes or, unless ``strings=False``, the string being
+written grows. A retry starts a new answer: its first snapshot has ``restarted`` set
+and the next ``attempt`` number; so does a snapshot after the local decoder took tokens
+back (its loop guard). A backend that cannot stream gives no snapshots, only the result.
+"""
+
+from __future__ import annotations
+
+import codecs
+import dataclasses
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from backends import Request
+
+from .._result import Result
+from ._parser import PartialParser
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The record so far: objects and lists as soon as they start, scalars once complete."""
+
+    value: Any  # JSON (a copy): what is complete, and the containers under way
+    done: tuple[str, ...]  # JSON pointers of the complete values, in order of completion
+    growing: tuple[str, str] | None  # the string being written: (pointer, text so far)
+    attempt: int  # 1, then 2... when the answer is asked again
+    restarted: bool = False  # the first snapshot of a new attempt, or after a take-back
+
+
+class Follower:
+    """One answer's bytes -> snapshots (see the module docstring)."""
+
+    def __init__(self, attempt: int, emit: Callable[[Snapshot], None], strings: bool) -> None:
+        self.attempt = attempt
+        self.emit = emit
+        self.strings = strings
+        self.raw = bytearray()
+        self.parser = PartialParser()
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.fresh = attempt > 1  # the next snapshot starts a retry
+        self.broken = False  # text the parser cannot follow: the result still comes
+
+    def __call__(self, kept: int, added: bytes) -> None:
+        if kept < len(self.raw):  # tokens taken back: follow the kept text again
+            del self.raw[kept:]
+            self.parser, self.fresh, self.broken = PartialParser(), True, False
+            self.decoder.reset()
+            self._feed(self.decoder.decode(bytes(self.raw)))
+        self.raw += added
+        growing = self.parser.growing
+        completed = self._feed(self.decoder.decode(added))
+        grew = self.strings and self.parser.growing not in (None, growing)
+        if not self.broken and self.parser.has_root and (completed or grew or self.fresh):
+            self.emit(
+                Snapshot(
+                    _copy(self.parser.root),
+                    tuple(self.parser.done),
+                    self.parser.growing if self.strings else None,
+                    self.attempt,
+                    self.fresh,
+                )
+            )
+            self.fresh = False
+
+    def _feed(self, text: str) -> list[str]:
+        if self.broken:
+            return []
+        try:
+            return self.parser.feed(text)
+        except ValueError:
+            self.broken = True
+            return []
+
+
+def _copy(value: Any) -> Any:
+    # JSON only: faster than copy.deepcopy, and the snapshot owns its value.
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+_END = object()
+
+
+def stream_run(
+    run: Callable[[Callable[[Request], Request]], Result[Any]], strings: bool = True
+) -> Iterator[Snapshot | Result[Any]]:
+    """Snapshots, then the ``Result``, of ``run(prepare)``: an extraction whose every
+    request goes through ``prepare`` (which attaches the listener)."""
+    events: queue.Queue[Any] = queue.Queue()
+    attempts = 0
+
+    def prepare(request: Request) -> Request:
+        nonlocal attempts
+        attempts += 1
+        return dataclasses.replace(request, listener=Follower(attempts, events.put, strings))
+
+    def work() -> None:
+        try:
+            events.put(run(prepare))
+        except BaseException as exc:  # handed to the caller's thread, raised there
+            events.put(_Raised(exc))
+        finally:
+            events.put(_END)
+
+    worker = threading.Thread(target=work, name="extract-stream", daemon=True)
+    worker.start()
+    try:
+        while (event := events.get()) is not _END:
+            if isinstance(event, _Raised):
+                raise event.error
+            yield event
+    finally:
+        worker.join()
+
+
+@dataclass(frozen=True)
+class _Raised:
+    error: BaseException

@@ -1,0 +1,147 @@
+"""``Extractor.stream``: snapshots while a backend writes, then the same Result as ``run``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+from pydantic import BaseModel
+
+import extract
+from backends import Capabilities, Completion, Request
+from extract import Result, Snapshot
+
+
+class Line(BaseModel):
+    name: str
+    qty: int
+
+
+class Order(BaseModel):
+    customer: str
+    status: Literal["open", "paid"]
+    lines: list[Line]
+
+
+class Streaming:
+    """A backend that writes scripted answers a few bytes at a time to the listener;
+    ``takes_back`` makes it retract the tail of the first answer once, as the local
+    decoder's loop guard does."""
+
+    def __init__(self, answers: list[str], step: int = 3, takes_back: bool = False) -> None:
+        self.answers = list(answers)
+        self.step = step
+        self.takes_back = takes_back
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities()
+
+    @property
+    def name(self) -> str:
+        return "streaming-fake"
+
+    def complete(self, request: Request) -> Completion:
+        text = self.answers.pop(0).encode()
+        told = 0
+        if request.listener is not None:
+            for start in range(0, len(text), self.step):
+                piece = text[start : start + self.step]
+                request.listener(told, piece)
+                told += len(piece)
+                if self.takes_back and told > len(text) // 2:
+                    self.takes_back = False
+                    request.listener(told - 5, b"")  # five bytes taken back
+                    told -= 5
+                    request.listener(told, text[told : told + 5])
+                    told += 5
+        return Completion(text.decode(), "stop", 10, len(text))
+
+
+GOOD = json.dumps({"customer": "Ada Lovelace", "status": "paid",
+                   "lines": [{"name": "lamp", "qty": 2}, {"name": "cup", "qty": 12}]})  # fmt: skip
+BAD = json.dumps({"customer": "Ada", "status": "paid", "lines": [{"name": "lamp", "qty": "two"}]})
+
+
+def consistent(snapshots: list[Snapshot], final: Any) -> None:
+    for snap in snapshots:
+        for pointer in snap.done:
+            node, want = snap.value, final
+            for key in pointer.split("/")[1:]:
+                node = node[int(key)] if isinstance(node, list) else node[key]
+                want = want[int(key)] if isinstance(want, list) else want[key]
+            assert node == want, pointer
+        if snap.growing is not None:
+            pointer, text = snap.growing
+            want = final
+            for key in pointer.split("/")[1:]:
+                want = want[int(key)] if isinstance(want, list) else want[key]
+            assert want.startswith(text)
+
+
+def test_snapshots_grow_then_the_result_equals_run() -> None:
+    events = list(extract.Extractor(Streaming([GOOD])).stream(Order, "text"))
+    *snapshots, result = events
+    assert isinstance(result, Result) and all(isinstance(s, Snapshot) for s in snapshots)
+    assert result.value == extract.Extractor(Streaming([GOOD])).run(Order, "text").value
+    consistent(snapshots, json.loads(GOOD))
+    assert snapshots[-1].value == json.loads(GOOD) and snapshots[-1].done[-1] == ""
+    # A list item appears as soon as it starts, with the fields it has so far.
+    assert any(s.value.get("lines") == [{"name": "lamp"}] for s in snapshots)
+    # The string being written is offered apart, never inside the value half-written.
+    growing = [s.growing for s in snapshots if s.growing and s.growing[0] == "/customer"]
+    assert ("/customer", "Ada ") in growing and all(
+        "customer" not in s.value for s in snapshots if s.growing and s.growing[0] == "/customer"
+    )
+
+
+def test_without_strings_only_complete_values_make_snapshots() -> None:
+    events = list(extract.Extractor(Streaming([GOOD], step=1)).stream(Order, "t", strings=False))
+    snapshots = [e for e in events if isinstance(e, Snapshot)]
+    assert all(s.growing is None for s in snapshots)
+    assert len(snapshots) <= len(json.loads(GOOD)["lines"]) * 3 + 6  # one per completed value
+
+
+def test_a_retry_is_announced_not_a_silent_jump_back() -> None:
+    events = list(extract.Extractor(Streaming([BAD, GOOD])).stream(Order, "t"))
+    *snapshots, result = events
+    first = [s for s in snapshots if s.attempt == 1]
+    second = [s for s in snapshots if s.attempt == 2]
+    assert first and second and second[0].restarted and not any(s.restarted for s in second[1:])
+    consistent(first, json.loads(BAD))
+    consistent(second, json.loads(GOOD))
+    assert len(result.attempts) == 2
+
+
+def test_taken_back_tokens_restart_the_view() -> None:
+    events = list(extract.Extractor(Streaming([GOOD], takes_back=True)).stream(Order, "t"))
+    snapshots = [e for e in events if isinstance(e, Snapshot)]
+    assert [s.restarted for s in snapshots].count(True) == 1
+    consistent(snapshots, json.loads(GOOD))
+
+
+def test_errors_reach_the_caller() -> None:
+    with pytest.raises(extract.ExtractionError):
+        list(extract.Extractor(Streaming([BAD, BAD, BAD, BAD])).stream(Order, "t", max_retries=1))
+
+
+def test_a_backend_that_cannot_stream_gives_the_result_alone() -> None:
+    from extract.testing import ScriptedBackend
+
+    [result] = list(extract.Extractor(ScriptedBackend([GOOD])).stream(Order, "t"))
+    assert isinstance(result, Result) and result.value.customer == "Ada Lovelace"
+
+
+@pytest.mark.model
+def test_the_embedded_model_streams_the_value_run_gives() -> None:
+    from benchmarks.corpus import Invoice
+
+    text = (Path(__file__).resolve().parents[1] / "extract/samples/invoice.txt").read_text("utf-8")
+    ex = extract.Extractor()
+    *snapshots, result = list(ex.stream(Invoice, text))
+    assert isinstance(result, Result) and result.value == ex.run(Invoice, text).value
+    assert len(snapshots) > 5
+    last_restart = max(i for i, s in enumerate(snapshots) if i == 0 or s.restarted)
+    consistent(snapshots[last_restart + 1 :], json.loads(result.raw))

@@ -1,0 +1,83 @@
+"""The incremental JSON parser, fed one character at a time (Hypothesis)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from extract.streaming import PartialParser
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+def at(value: Any, pointer: str) -> Any:
+    for part in pointer.split("/")[1:]:
+        key = part.replace("~1", "/").replace("~0", "~")
+        value = value[int(key)] if isinstance(value, list) else value[key]
+    return value
+
+
+def leaves(value: Any, pointer: str = "") -> list[tuple[str, Any]]:
+    if isinstance(value, dict):
+        return [
+            x
+            for k, v in value.items()
+            for x in leaves(v, f"{pointer}/{k.replace('~', '~0').replace('/', '~1')}")
+        ]
+    if isinstance(value, list):
+        return [x for i, v in enumerate(value) for x in leaves(v, f"{pointer}/{i}")]
+    return [(pointer, value)]
+
+
+@given(JSON, st.sampled_from([None, 1]), st.booleans())
+def test_every_snapshot_is_consistent_with_the_final_value(
+    value: Any, indent: Any, ascii_only: bool
+) -> None:
+    text = json.dumps(value, indent=indent, ensure_ascii=ascii_only)
+    parser = PartialParser()
+    for ch in text:
+        for pointer in parser.feed(ch):
+            assert at(parser.root, pointer) == at(value, pointer)  # complete means final
+        if parser.has_root:
+            for pointer, leaf in leaves(parser.root):
+                # every scalar shown is complete: no half-written number or literal
+                if not (isinstance(leaf, (dict, list))):
+                    assert at(value, pointer) == leaf
+                    assert pointer in parser.done
+        if parser.growing is not None:
+            pointer, partial = parser.growing
+            assert at(value, pointer).startswith(partial)
+    assert parser.close() == value
+    assert parser.steps == len(text)  # each character read once: linear
+    assert parser.done[-1] == ""
+
+
+@pytest.mark.parametrize("text", ["{", '{"a" 1}', "[1,]", "[1 2]", "tru", "nul!", '"\\q"', "1 2"])
+def test_bad_or_unfinished_json_is_refused(text: str) -> None:
+    parser = PartialParser()
+    with pytest.raises(ValueError):
+        parser.feed(text)
+        parser.close()
+
+
+def test_a_number_appears_only_once_it_is_ended() -> None:
+    parser = PartialParser()
+    parser.feed('{"price": 1')
+    assert parser.root == {}
+    parser.feed(".5")
+    assert parser.root == {}
+    assert parser.feed(",") == ["/price"] and parser.root == {"price": 1.5}
