@@ -47,6 +47,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError("extract run: an ensemble (several --model, --samples) runs on the "
                          "local engine")  # fmt: skip
     args.model = models[0] if len(models) == 1 else models
+    if args.stream:
+        from ._stream import stream_one
+
+        return stream_one(args, specs, options)
     if args.retry_failed and not args.output:
         raise UsageError("extract run: --retry-failed needs --output (the file to retry)")
     # A first pass counts the documents for the ETA (without parsing them), or, to
@@ -183,5 +187,11 @@ def add_run_parser(sub: Any) -> None:
     run.add_argument("--cache", help="result cache file (default: $EXTRACT_CACHE or ~/.cache)")
     run.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     run.add_argument("--quiet", action="store_true", help="no progress, only the summary")
+    run.add_argument(
+        "--stream",
+        action="store_true",
+        help="one document: print snapshots of the record as JSON lines while the model "
+        "writes it, then the result line",
+    )
     run.add_argument("files", nargs="*", help="documents (the same as --input)")
     run.set_defaults(func=cmd_run)
