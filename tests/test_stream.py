@@ -145,3 +145,29 @@ def test_the_embedded_model_streams_the_value_run_gives() -> None:
     assert len(snapshots) > 5
     last_restart = max(i for i, s in enumerate(snapshots) if i == 0 or s.restarted)
     consistent(snapshots[last_restart + 1 :], json.loads(result.raw))
+
+
+@pytest.mark.model
+def test_the_command_prints_snapshots_then_the_result_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-m", "extract", "run", "--schema", "benchmarks.corpus:Contact",
+         "--stream", "--no-cache", "extract/samples/contact.txt"],
+        cwd=root, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(x) for x in done.stdout.splitlines()]
+    *snapshots, final = lines
+    assert snapshots and all("snapshot" in s and s["attempt"] >= 1 for s in snapshots)
+    assert "value" in final and final["id"] == "extract/samples/contact.txt"
+    last = snapshots[-1]["snapshot"]
+    assert last and all(final["value"][k] == v for k, v in last.items())
+    with pytest.raises(subprocess.CalledProcessError):
+        subprocess.run(
+            [sys.executable, "-m", "extract", "run", "--schema", "benchmarks.corpus:Contact",
+             "--stream", "extract/samples/contact.txt", "extract/samples/team.txt"],
+            cwd=root, capture_output=True, text=True, timeout=60, check=True,
+        )  # fmt: skip
