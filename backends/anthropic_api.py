@@ -13,6 +13,7 @@ import os
 import time
 from typing import Any
 
+from ._anthropic_stream import acollect, collect
 from ._base import Capabilities, Completion, FinishReason, Message, ProviderFailure, Request
 from ._exchange import Exchange, HostedCalls
 from ._hosted import client_options, plain_schemas, tool_name
@@ -70,7 +71,12 @@ class AnthropicBackend(HostedCalls):
         return self._completion(answer, request, time.perf_counter() - started)
 
     def _create(self, params: dict[str, Any]) -> Any:
-        return self._client.messages.create(**params)
+        params = dict(params)
+        listener = params.pop("_listener", None)
+        made = self._client.messages.create(**params)
+        if listener is None:
+            return made
+        return acollect(made, listener) if self.is_async else collect(made, listener)
 
     def _params(self, request: Request) -> dict[str, Any]:
         schema = self._schemas(request.schema)
@@ -93,6 +99,9 @@ class AnthropicBackend(HostedCalls):
             params["system"] = system
         if self._sampling:
             params["temperature"] = min(request.temperature, 1.0)
+        if request.listener is not None:  # streamed; read back whole by _create
+            params["stream"] = True
+            params["_listener"] = request.listener
         return params
 
     def _completion(self, response: Any, request: Request, seconds: float) -> Completion:

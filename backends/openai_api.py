@@ -27,6 +27,7 @@ from ._hosted import (
     strict_schemas,
     tool_name,
 )
+from ._openai_stream import acollect, collect
 from ._server_kind import profile_from_models
 from ._transport import (
     RetryPolicy,
@@ -210,7 +211,12 @@ class OpenAIBackend(HostedCalls):
         raise AssertionError("unreachable")  # pragma: no cover - the last strategy raises
 
     def _create(self, params: dict[str, Any]) -> Any:
-        return self._client.chat.completions.create(**params)
+        params = dict(params)
+        listener = params.pop("_listener", None)
+        made = self._client.chat.completions.create(**params)
+        if listener is None:
+            return made
+        return acollect(made, listener) if self.is_async else collect(made, listener)
 
     # -- requests ---------------------------------------------------------------
 
@@ -248,6 +254,11 @@ class OpenAIBackend(HostedCalls):
         }
         if request.seed is not None:
             params["seed"] = request.seed
+        if request.listener is not None:  # streamed; read back whole by _create
+            params["stream"] = True
+            params["_listener"] = request.listener
+            if self.profile.name == "openai":
+                params["stream_options"] = {"include_usage": True}
         schema: ProviderSchema | None = None
         if strategy in ("tools_strict", "json_schema"):
             schema = self._strict(request.schema)

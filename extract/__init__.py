@@ -9,7 +9,7 @@ from importlib.metadata import version as _version
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
-from ._api import Extractor, aextract, default_extractor, extract, stream
+from ._api import Extractor, aextract, astream, default_extractor, extract, stream
 from ._errors import (
     ContextWindowError,
     ExtractError,
@@ -79,6 +79,7 @@ __all__ = [
     "Usage",
     "UsageError",
     "aextract",
+    "astream",
     "default_extractor",
     "evaluate",
     "extract",

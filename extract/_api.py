@@ -32,7 +32,7 @@ from .batch import (
     run_threads,
     with_progress,
 )
-from .streaming import Snapshot, stream_run
+from .streaming import Snapshot, astream_run, stream_run
 
 T = TypeVar("T")
 
@@ -102,6 +102,19 @@ class Extractor:
             return run_extraction(self.backend, target, compiled, text, parsed, prepare)
 
         return stream_run(run, strings)
+
+    def astream(
+        self, target: Any, text: str, *, strings: bool = True, **options: Any
+    ) -> AsyncIterator[Snapshot | Result[Any]]:
+        """``stream`` as an async iterator; the extraction is awaited as ``arun`` does."""
+        _check_text(text)
+        compiled = compile_target(target)
+        parsed = parse_options(target, options)
+
+        async def arun(prepare: Callable[[Request], Request]) -> Result[Any]:
+            return await arun_extraction(self.backend, target, compiled, text, parsed, prepare)
+
+        return astream_run(arun, strings)
 
     def run_compiled(
         self, target: Any, compiled: CompiledSchema, text: str, options: Options
@@ -276,6 +289,11 @@ async def aextract(target: Any, text: str, **options: Any) -> Any:
 def stream(target: Any, text: str, **options: Any) -> Iterator[Snapshot | Result[Any]]:
     """``Extractor.stream`` with the default extractor (the embedded model)."""
     return default_extractor().stream(target, text, **options)
+
+
+def astream(target: Any, text: str, **options: Any) -> AsyncIterator[Snapshot | Result[Any]]:
+    """``Extractor.astream`` with the default extractor (the embedded model)."""
+    return default_extractor().astream(target, text, **options)
 
 
 def _check_text(text: Any) -> None:

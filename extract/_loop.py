@@ -69,13 +69,18 @@ def run_extraction(
 
 
 async def arun_extraction(
-    backend: Backend, target: Any, compiled: CompiledSchema, text: str, options: Options
+    backend: Backend,
+    target: Any,
+    compiled: CompiledSchema,
+    text: str,
+    options: Options,
+    prepare: Callable[[Request], Request] | None = None,
 ) -> Result[Any]:
     """The same loop, awaiting the backend; cancelling it cancels the request in flight."""
 
     async def call(request: Request) -> Completion:
         with _mapped_backend_errors():
-            return await acomplete(backend, request)
+            return await acomplete(backend, prepare(request) if prepare else request)
 
     return await adrive(extraction_steps(backend, target, compiled, text, options), call)
 

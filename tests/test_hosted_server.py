@@ -56,6 +56,19 @@ def test_each_constrained_strategy_returns_a_typed_record(server_url: str, strat
     assert extractor.backend.strategy == strategy  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("strategy", ["tools", "json_object"])
+def test_the_server_streams_snapshots_then_the_record_run_gives(
+    server_url: str, strategy: str
+) -> None:
+    extractor = _extractor(server_url, profile="llama-cpp-python", strategy=strategy)
+    *snapshots, result = list(extractor.stream(Contact, TEXT, max_retries=3))
+    assert isinstance(result, extract.Result) and isinstance(result.value, Contact)
+    assert result.value == extractor.run(Contact, TEXT, max_retries=3).value  # greedy
+    assert len(snapshots) > 3 and all(isinstance(s, extract.Snapshot) for s in snapshots)
+    final = [s for s in snapshots if s.attempt == len(result.attempts)]
+    assert final and final[-1].done[-1] == ""  # the whole answer was followed
+
+
 def test_plain_prompting_ends_typed_or_with_every_attempt_explained(server_url: str) -> None:
     # Unconstrained, a 135M model often answers prose: the loop must still account for it.
     # Greedy on this server, it answers prose every time (checked): three attempts, each

@@ -171,3 +171,19 @@ def test_the_command_prints_snapshots_then_the_result_line(tmp_path: Path) -> No
              "--stream", "extract/samples/contact.txt", "extract/samples/team.txt"],
             cwd=root, capture_output=True, text=True, timeout=60, check=True,
         )  # fmt: skip
+
+
+def test_astream_gives_the_same_events_in_an_event_loop() -> None:
+    import asyncio
+
+    async def collect() -> list[Any]:
+        return [e async for e in extract.Extractor(Streaming([BAD, GOOD])).astream(Order, "t")]
+
+    events = asyncio.run(collect())
+    *snapshots, result = events
+    assert isinstance(result, Result) and len(result.attempts) == 2
+    assert [s.attempt for s in snapshots if s.restarted] == [2]
+    consistent([s for s in snapshots if s.attempt == 2], json.loads(GOOD))
+    assert (
+        asyncio.iscoroutinefunction(extract.astream) is False
+    )  # an async iterator, not a coroutine

@@ -12,11 +12,12 @@ back (its loop guard). A backend that cannot stream gives no snapshots, only the
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import dataclasses
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,18 +95,25 @@ def _copy(value: Any) -> Any:
 _END = object()
 
 
+def _preparer(emit: Callable[[Any], None], strings: bool) -> Callable[[Request], Request]:
+    """Attaches a new follower (the next attempt's) to each request."""
+    attempts = 0
+
+    def prepare(request: Request) -> Request:
+        nonlocal attempts
+        attempts += 1
+        return dataclasses.replace(request, listener=Follower(attempts, emit, strings))
+
+    return prepare
+
+
 def stream_run(
     run: Callable[[Callable[[Request], Request]], Result[Any]], strings: bool = True
 ) -> Iterator[Snapshot | Result[Any]]:
     """Snapshots, then the ``Result``, of ``run(prepare)``: an extraction whose every
     request goes through ``prepare`` (which attaches the listener)."""
     events: queue.Queue[Any] = queue.Queue()
-    attempts = 0
-
-    def prepare(request: Request) -> Request:
-        nonlocal attempts
-        attempts += 1
-        return dataclasses.replace(request, listener=Follower(attempts, events.put, strings))
+    prepare = _preparer(events.put, strings)
 
     def work() -> None:
         try:
@@ -129,3 +137,25 @@ def stream_run(
 @dataclass(frozen=True)
 class _Raised:
     error: BaseException
+
+
+async def astream_run(
+    arun: Callable[[Callable[[Request], Request]], Awaitable[Result[Any]]], strings: bool = True
+) -> AsyncIterator[Snapshot | Result[Any]]:
+    """``stream_run`` for an awaited extraction. Listeners may be called from a worker
+    thread (the local model decodes in one), so snapshots reach the loop thread-safely."""
+    loop = asyncio.get_running_loop()
+    events: asyncio.Queue[Any] = asyncio.Queue()
+
+    def emit(event: Any) -> None:
+        loop.call_soon_threadsafe(events.put_nowait, event)
+
+    task = asyncio.ensure_future(arun(_preparer(emit, strings)))
+    task.add_done_callback(lambda _: emit(_END))
+    try:
+        while (event := await events.get()) is not _END:
+            yield event
+        yield await task
+    finally:
+        if not task.done():
+            task.cancel()
