@@ -1,11 +1,18 @@
 """How soon a streamed record is useful: the first complete field and the first list
-item, against the whole record, with the embedded model on the corpus.
+item, against the whole record, on the corpus.
 
 For each document: seconds to the first snapshot with a complete leaf value, to the
 first complete list item (list targets), and to the final ``Result``; medians per task,
 and the share of the whole that the first field and item take.
 
+``--server`` runs both systems against one loopback llama-cpp-python server (the
+embedded model, forced tools): ours (``Extractor.stream``) and instructor's
+``create_partial`` (a model) / ``create_iterable`` (a list's items). instructor's
+partial fields may be strings still being written: its "first field" is the first
+partial with any field set, complete or not.
+
     python -m benchmarks.streaming --tasks contact,team,news --limit 12
+    python -m benchmarks.streaming --server --tasks contact,team --limit 12
 """
 
 from __future__ import annotations
@@ -18,25 +25,61 @@ from typing import Any
 
 import extract
 from benchmarks.corpus import TASKS, load
-from extract import Result, Snapshot
+from extract import Snapshot
+
+Timing = dict[str, float | None]
 
 
-def timings(extractor: extract.Extractor, target: Any, text: str) -> dict[str, float | None]:
+def timings(extractor: extract.Extractor, target: Any, text: str) -> Timing:
+    """Ours: the first snapshot with a complete leaf, the first complete list item."""
     started = time.perf_counter()
-    first_field = first_item = None
-    for event in extractor.stream(target, text, strings=False):
-        now = time.perf_counter() - started
-        if isinstance(event, Snapshot):
-            leaves = [p for p in event.done if p and not _container(event.value, p)]
-            if first_field is None and leaves:
-                first_field = now
-            if first_item is None and any(
-                p.count("/") == 1 and p[1:].isdigit() for p in event.done
+    marks: dict[str, float] = {}
+    failed = 0
+    try:
+        for event in extractor.stream(target, text, strings=False):
+            if isinstance(event, Snapshot):
+                now = time.perf_counter() - started
+                if any(p and not _container(event.value, p) for p in event.done):
+                    marks.setdefault("field", now)
+                if any(p.count("/") == 1 and p[1:].isdigit() for p in event.done):
+                    marks.setdefault("item", now)
+    except extract.ExtractError:
+        failed = 1  # no valid record: the time until it gave up still counts
+    return _timing(marks, started, failed)
+
+
+def instructor_timings(client: Any, target: Any, text: str) -> Timing:
+    """instructor on the same server: create_iterable for a list, else create_partial."""
+    messages = [{"role": "user", "content": f"Extract the data from this text:\n\n{text}"}]
+    started = time.perf_counter()
+    marks: dict[str, float] = {}
+    failed = 0
+    try:
+        if getattr(target, "__origin__", None) is list:
+            (item,) = target.__args__
+            for _ in client.chat.completions.create_iterable(
+                model="smollm2", response_model=item, messages=messages, max_retries=0
             ):
-                first_item = now
-        elif isinstance(event, Result):
-            return {"first_field": first_field, "first_item": first_item, "whole": now}
-    raise AssertionError("the stream ended without a result")
+                marks.setdefault("item", time.perf_counter() - started)
+                marks.setdefault("field", marks["item"])
+        else:
+            for partial in client.chat.completions.create_partial(
+                model="smollm2", response_model=target, messages=messages, max_retries=0
+            ):
+                if any(v is not None for v in partial.model_dump().values()):
+                    marks.setdefault("field", time.perf_counter() - started)
+    except Exception:  # instructor raises its own validation and retry errors
+        failed = 1
+    return _timing(marks, started, failed)
+
+
+def _timing(marks: dict[str, float], started: float, failed: int) -> Timing:
+    return {
+        "first_field": marks.get("field"),
+        "first_item": marks.get("item"),
+        "whole": time.perf_counter() - started,
+        "failed": failed,
+    }
 
 
 def _container(value: Any, pointer: str) -> bool:
@@ -49,37 +92,71 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", default="contact,team,news")
     parser.add_argument("--limit", type=int, default=12)
+    parser.add_argument(
+        "--server", action="store_true", help="ours vs instructor on a loopback server"
+    )
     parser.add_argument("--json", help="write the per-document timings here")
     args = parser.parse_args()
-    extractor = extract.Extractor()
-    rows: dict[str, list[dict[str, float | None]]] = {}
-    print("| task | documents | first field (s) | first item (s) | whole (s) | field / whole |"
-          " item / whole |\n|---|---|---|---|---|---|---|")  # fmt: skip
+    if args.server:
+        return _on_server(args)
+    local = extract.Extractor()
+    systems = {"ours (embedded)": lambda target, text: timings(local, target, text)}
+    return _report(args, systems)
+
+
+def _on_server(args: argparse.Namespace) -> int:
+    import instructor
+    import openai
+
+    from extract._model import default_model_path
+    from tests.llama_server import running_llama_server
+
+    with running_llama_server(str(default_model_path())) as url:
+        ours = extract.Extractor(openai.OpenAI(base_url=url, api_key="none"), model="smollm2",
+                                 profile="llama-cpp-python", strategy="tools")  # fmt: skip
+        theirs = instructor.from_openai(openai.OpenAI(base_url=url, api_key="none"),
+                                        mode=instructor.Mode.TOOLS)  # fmt: skip
+        systems = {
+            "ours (server)": lambda target, text: timings(ours, target, text),
+            "instructor (server)": lambda target, text: instructor_timings(theirs, target, text),
+        }
+        return _report(args, systems)
+
+
+def _report(args: argparse.Namespace, systems: dict[str, Any]) -> int:
+    rows: dict[str, list[Timing]] = {}
+    print("| task | system | documents | failed | first field (s) | first item (s) | whole (s) |"
+          " field / whole | item / whole |\n|---|---|---|---|---|---|---|---|---|")  # fmt: skip
     for task in args.tasks.split(","):
         target, _ = TASKS[task]
         docs = load(task)[: args.limit]
-        rows[task] = [timings(extractor, target, d.text) for d in docs]
-
-        def median(key: str, rows: list[dict[str, float | None]] = rows[task]) -> float | None:
-            values = [r[key] for r in rows if r[key] is not None]
-            return statistics.median(values) if values else None
-
-        def share(key: str, rows: list[dict[str, float | None]] = rows[task]) -> str:
-            values = [r[key] / r["whole"] for r in rows if r[key] is not None and r["whole"]]  # type: ignore[operator]
-            return f"{statistics.median(values):.2f}" if values else "-"
-
-        first_field, first_item, whole = (
-            median("first_field"),
-            median("first_item"),
-            median("whole"),
-        )
-        show = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
-        print(f"| {task} | {len(docs)} | {show(first_field)} | {show(first_item)} | {show(whole)} "
-              f"| {share('first_field')} | {share('first_item')} |")  # fmt: skip
+        measured: dict[str, list[Timing]] = {name: [] for name in systems}
+        for doc in docs:  # interleaved: the machine's noise falls on both alike
+            for name, measure in systems.items():
+                measured[name].append(measure(target, doc.text))
+        for name, found in measured.items():
+            rows[f"{task}/{name}"] = found
+            print(_row(task, name, found))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(rows, f, indent=1)
     return 0
+
+
+def _row(task: str, name: str, rows: list[Timing]) -> str:
+    def median(key: str) -> str:
+        values = [r[key] for r in rows if r[key] is not None]
+        return f"{statistics.median(values):.2f}" if values else "-"  # type: ignore[type-var]
+
+    def share(key: str) -> str:
+        values = [r[key] / r["whole"] for r in rows if r[key] is not None and r["whole"]]  # type: ignore[operator]
+        return f"{statistics.median(values):.2f}" if values else "-"
+
+    failed = sum(int(r.get("failed") or 0) for r in rows)
+    cells = [task, name, str(len(rows)), str(failed), median("first_field"),
+             median("first_item"), median("whole"),
+             share("first_field"), share("first_item")]  # fmt: skip
+    return "| " + " | ".join(cells) + " |"
 
 
 if __name__ == "__main__":
