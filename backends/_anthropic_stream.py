@@ -5,7 +5,7 @@ and the events are put back together as the one message the backend's parser rea
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterable, Callable, Iterable
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -21,6 +21,9 @@ class Assembled:
         self.input_tokens = 0
         self.output_tokens = 0
         self.cache_read = 0
+
+    def begin(self) -> None:
+        self.listener(0, b"")  # a retry of the call starts the answer over
 
     def add(self, event: Any) -> None:
         kind = getattr(event, "type", None)
@@ -62,20 +65,3 @@ class Assembled:
             cache_read_input_tokens=self.cache_read,
         )
         return SimpleNamespace(content=content, stop_reason=self.stop_reason, usage=usage)
-
-
-def collect(stream: Iterable[Any], listener: Listener) -> Any:
-    assembled = Assembled(listener)
-    assembled.listener(0, b"")  # a retry of the call starts the answer over
-    for event in stream:
-        assembled.add(event)
-    return assembled.response()
-
-
-async def acollect(made: Any, listener: Listener) -> Any:
-    stream: AsyncIterable[Any] = await made
-    assembled = Assembled(listener)
-    assembled.listener(0, b"")
-    async for event in stream:
-        assembled.add(event)
-    return assembled.response()

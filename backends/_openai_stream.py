@@ -5,7 +5,7 @@ parser reads (message, tool call, finish reason, usage)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Callable, Iterable
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,6 +24,9 @@ class Assembled:
         self.finish: str | None = None
         self.refusal: str | None = None
         self.usage: Any = None
+
+    def begin(self) -> None:
+        self.listener(0, b"")  # a retry of the call starts the answer over
 
     def add(self, chunk: Any) -> None:
         if getattr(chunk, "usage", None) is not None:
@@ -61,20 +64,3 @@ class Assembled:
         )
         choice = SimpleNamespace(message=message, finish_reason=self.finish)
         return SimpleNamespace(choices=[choice], usage=self.usage)
-
-
-def collect(stream: Iterable[Any], listener: Listener) -> Any:
-    assembled = Assembled(listener)
-    assembled.listener(0, b"")  # a retry of the call starts the answer over
-    for chunk in stream:
-        assembled.add(chunk)
-    return assembled.response()
-
-
-async def acollect(made: Any, listener: Listener) -> Any:
-    stream: AsyncIterable[Any] = await made
-    assembled = Assembled(listener)
-    assembled.listener(0, b"")
-    async for chunk in stream:
-        assembled.add(chunk)
-    return assembled.response()

@@ -13,10 +13,11 @@ import os
 import time
 from typing import Any
 
-from ._anthropic_stream import acollect, collect
+from ._anthropic_stream import Assembled
 from ._base import Capabilities, Completion, FinishReason, Message, ProviderFailure, Request
 from ._exchange import Exchange, HostedCalls
 from ._hosted import client_options, plain_schemas, tool_name
+from ._streamed import acollect, collect
 from ._transport import RetryPolicy, sdk_failure
 
 
@@ -76,7 +77,8 @@ class AnthropicBackend(HostedCalls):
         made = self._client.messages.create(**params)
         if listener is None:
             return made
-        return acollect(made, listener) if self.is_async else collect(made, listener)
+        assembled = Assembled(listener)
+        return acollect(made, assembled) if self.is_async else collect(made, assembled)
 
     def _params(self, request: Request) -> dict[str, Any]:
         schema = self._schemas(request.schema)

@@ -27,8 +27,9 @@ from ._hosted import (
     strict_schemas,
     tool_name,
 )
-from ._openai_stream import acollect, collect
+from ._openai_stream import Assembled
 from ._server_kind import profile_from_models
+from ._streamed import acollect, collect
 from ._transport import (
     RetryPolicy,
     sdk_failure,
@@ -216,7 +217,8 @@ class OpenAIBackend(HostedCalls):
         made = self._client.chat.completions.create(**params)
         if listener is None:
             return made
-        return acollect(made, listener) if self.is_async else collect(made, listener)
+        assembled = Assembled(listener)
+        return acollect(made, assembled) if self.is_async else collect(made, assembled)
 
     # -- requests ---------------------------------------------------------------
 
