@@ -5,11 +5,10 @@ and the events are put back together as the one message the backend's parser rea
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-Listener = Callable[[int, bytes], None]
+from ._base import Listener
 
 
 class Assembled:

@@ -41,6 +41,19 @@ class Capabilities:
     reads_prompt: bool = True
 
 
+class Listener(Protocol):
+    """Told an answer as it is decoded (``Request.listener``; streaming)."""
+
+    def __call__(self, kept: int, added: bytes) -> None:
+        """``kept``: how many bytes of what it was told before still stand (fewer when
+        a local decoder takes tokens back, 0 when a call starts over); ``added``: the
+        bytes that follow them."""
+
+    def within(self, pointer: str) -> None:
+        """The record is the answer's value at ``pointer`` (``"/value"`` when a
+        provider's schema wraps a root that is not an object); ``""`` by default."""
+
+
 @dataclass(frozen=True)
 class Request:
     messages: tuple[Message, ...]
@@ -54,10 +67,9 @@ class Request:
     # The document itself, for backends that read it rather than the prompt (a trained
     # task-specific model: ``backends.spacy_student``).
     document: str | None = None
-    # Streaming: called as the answer is decoded, with how many bytes of what it was
-    # told before still stand (fewer when a local decoder takes tokens back) and the
-    # bytes added. Backends that cannot stream ignore it (the whole answer comes at once).
-    listener: Callable[[int, bytes], None] | None = field(default=None, compare=False)
+    # Streaming: told the answer as it is decoded. Backends that cannot stream ignore it
+    # (the whole answer comes at once).
+    listener: Listener | None = field(default=None, compare=False)
 
 
 # "repetition": a local decoder stopped an answer that had started repeating itself.

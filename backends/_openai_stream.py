@@ -5,11 +5,10 @@ parser reads (message, tool call, finish reason, usage)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-Listener = Callable[[int, bytes], None]
+from ._base import Listener
 
 
 class Assembled:

@@ -104,6 +104,7 @@ class AnthropicBackend(HostedCalls):
         if request.listener is not None:  # streamed; read back whole by _create
             params["stream"] = True
             params["_listener"] = request.listener
+            request.listener.within("/value" if schema.wrapped else "")
         return params
 
     def _completion(self, response: Any, request: Request, seconds: float) -> Completion:

@@ -293,6 +293,8 @@ class OpenAIBackend(HostedCalls):
             else:
                 schema = None  # the prompt carries the user's schema as is
             params["response_format"] = response_format
+        if request.listener is not None:  # where the record sits in what is streamed
+            request.listener.within("/value" if schema is not None and schema.wrapped else "")
         return params, schema
 
     # -- responses --------------------------------------------------------------

@@ -142,3 +142,38 @@ def test_an_async_openai_client_streams_through_astream() -> None:
     *snapshots, result = asyncio.run(collect())
     assert isinstance(result, Result) and result.value == Person(name="Ada Lovelace", age=36)
     assert {"name": "Ada Lovelace"} in [s.value for s in snapshots]
+
+
+# A root that is not an object travels wrapped as {"value": ...}; snapshots show the
+# record the user asked for, with its own pointers.
+WRAPPED = ['{"value": [{"name": "Ada', ' Lovelace", "age": 36}, {"na', 'me": "Alan", "age": 41}]}']
+PEOPLE = [Person(name="Ada Lovelace", age=36), Person(name="Alan", age=41)]
+
+
+def assert_unwrapped(snapshots: list[Any]) -> None:
+    assert snapshots and all(isinstance(s.value, list) for s in snapshots)
+    assert ("/0/name", "Ada") in [s.growing for s in snapshots]
+    done = snapshots[-1].done
+    assert "/0" in done and "/1/age" in done and done[-1] == ""
+    assert not any(p.startswith("/value") for s in snapshots for p in s.done)
+    assert snapshots[-1].value == [{"name": "Ada Lovelace", "age": 36}, {"name": "Alan", "age": 41}]
+
+
+def test_a_wrapped_openai_root_streams_with_the_records_pointers() -> None:
+    server = Server(sse(WRAPPED))
+    *snapshots, result = list(extractor(server).stream(list[Person], "Ada 36, Alan 41."))
+    assert isinstance(result, Result) and result.value == PEOPLE
+    assert_unwrapped(snapshots)
+
+
+def test_a_wrapped_anthropic_root_streams_with_the_records_pointers() -> None:
+    import anthropic
+
+    server = Server(anthropic_sse(WRAPPED))
+    client = anthropic.Anthropic(
+        api_key=KEY, http_client=http.Client(transport=http.MockTransport(server))
+    )
+    ex = extract.Extractor(client, model="claude-test", retry=NO_WAIT)
+    *snapshots, result = list(ex.stream(list[Person], "Ada 36, Alan 41."))
+    assert isinstance(result, Result) and result.value == PEOPLE
+    assert_unwrapped(snapshots)
