@@ -66,6 +66,24 @@ def test_every_snapshot_is_consistent_with_the_final_value(
     assert parser.done[-1] == ""
 
 
+@given(JSON, st.integers(1, 5))
+def test_a_view_never_changes_once_taken(value: Any, step: int) -> None:
+    """Views share complete values and copy the open containers: feeding more never
+    changes one, and each is what the parser held when it was taken."""
+    text = json.dumps(value, separators=(",", ":"))
+    parser = PartialParser()
+    views: list[tuple[Any, str]] = []
+    for start in range(0, len(text), step):
+        parser.feed(text[start : start + step])
+        if parser.has_root:
+            view = parser.view()
+            views.append((view, json.dumps(view)))
+    for view, when_taken in views:
+        assert json.dumps(view) == when_taken
+    if isinstance(value, (dict, list)):  # a bare number ends only at close()
+        assert views[-1][0] == value
+
+
 @pytest.mark.parametrize("text", ["{", '{"a" 1}', "[1,]", "[1 2]", "tru", "nul!", '"\\q"', "1 2"])
 def test_bad_or_unfinished_json_is_refused(text: str) -> None:
     parser = PartialParser()

@@ -38,13 +38,42 @@ class PartialParser:
     done: list[str] = field(default_factory=list)
     root: Any = None
     has_root: bool = False
-    growing: tuple[str, str] | None = None  # (pointer, text so far) of the string being written
+    _growing_at: str | None = None  # the pointer of the string being written
     _stack: list[_Frame] = field(default_factory=list)
     _token: str | None = None  # "string", "key", "number", "literal"
     _buffer: list[str] = field(default_factory=list)
     _escape: str | None = None  # "" after a backslash, hex digits after \\u
     _high: int | None = None  # a UTF-16 high surrogate waiting for its pair
     _ended: bool = False
+
+    @property
+    def growing(self) -> tuple[str, str] | None:
+        """(pointer, text so far) of the string being written, if one is."""
+        if self._growing_at is None:
+            return None
+        return self._growing_at, "".join(self._buffer)
+
+    def view(self) -> Any:
+        """The value so far for a reader to keep: the containers still open are copied
+        (the parser goes on filling them), complete values are shared, so a view costs
+        the open containers' size, not the whole value's."""
+        if not self._stack:
+            return self.root
+        inner: Any = None
+        for frame in reversed(self._stack):
+            copy: Any = (
+                dict(frame.container)
+                if isinstance(frame.container, dict)
+                else list(frame.container)
+            )
+            if inner is not None:
+                if isinstance(copy, dict):
+                    assert frame.key is not None
+                    copy[frame.key] = inner
+                else:
+                    copy[-1] = inner
+            inner = copy
+        return inner
 
     def feed(self, text: str) -> list[str]:
         """Read ``text``; the pointers completed by it."""
@@ -123,7 +152,7 @@ class PartialParser:
             self._stack.append(_Frame(container, pointer, state="key" if ch == "{" else "value"))
         elif ch == '"':
             self._token, self._buffer = "string", []
-            self.growing = (pointer, "")
+            self._growing_at = pointer
         elif ch in _NUMBER:
             self._token, self._buffer = "number", [ch]
         elif ch in "tfn":
@@ -163,15 +192,13 @@ class PartialParser:
                 frame = self._stack[-1]
                 frame.key, frame.state = text, "colon"
             else:
-                self.growing = None
+                self._growing_at = None
                 self._value(text)
         else:
             self._append(ch)
 
     def _append(self, piece: str) -> None:
         self._buffer.append(piece)
-        if self._token == "string" and self.growing is not None:
-            self.growing = (self.growing[0], self.growing[1] + piece)
 
     def _end_number(self) -> None:
         self._token = None
