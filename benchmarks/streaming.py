@@ -2,14 +2,16 @@
 item, against the whole record, on the corpus.
 
 For each document: seconds to the first snapshot with a complete leaf value, to the
-first complete list item (list targets), and to the final ``Result``; medians per task,
-and the share of the whole that the first field and item take.
+first list item given (list targets: complete and validated, as ``iter_items`` gives
+it), and to the final ``Result``; medians per task, and the share of the whole that the
+first field and item take.
 
 ``--server`` runs both systems against one loopback llama-cpp-python server (the
 embedded model, forced tools): ours (``Extractor.stream``) and instructor's
 ``create_partial`` (a model) / ``create_iterable`` (a list's items). instructor's
 partial fields may be strings still being written: its "first field" is the first
-partial with any field set, complete or not.
+partial with any field set, complete or not. Both read the same messages (ours: the
+system prompt with the schema, then the text).
 
     python -m benchmarks.streaming --tasks contact,team,news --limit 12
     python -m benchmarks.streaming --server --tasks contact,team --limit 12
@@ -21,42 +23,58 @@ import argparse
 import json
 import statistics
 import time
+import typing
 from typing import Any
 
 import extract
 from benchmarks.corpus import TASKS, load
 from extract import Snapshot
+from extract._options import compile_target
+from extract._prompt import build_messages
+from extract.streaming import ItemGate, item_type
 
 Timing = dict[str, float | None]
 
 
 def timings(extractor: extract.Extractor, target: Any, text: str) -> Timing:
-    """Ours: the first snapshot with a complete leaf, the first complete list item."""
+    """Ours: the first snapshot with a complete leaf, and (list targets) the first item
+    ``iter_items`` gives: complete and validated."""
+    gate = ItemGate(item_type(target)) if typing.get_origin(target) is list else None
     started = time.perf_counter()
     marks: dict[str, float] = {}
     failed = 0
     try:
         for event in extractor.stream(target, text, strings=False):
-            if isinstance(event, Snapshot):
-                now = time.perf_counter() - started
-                if any(p and not _container(event.value, p) for p in event.done):
-                    marks.setdefault("field", now)
-                if any(p.count("/") == 1 and p[1:].isdigit() for p in event.done):
-                    marks.setdefault("item", now)
+            now = time.perf_counter() - started
+            if gate is not None and gate.take(event):
+                marks.setdefault("item", now)
+            complete = isinstance(event, Snapshot) and any(
+                p and not _container(event.value, p) for p in event.done
+            )
+            if complete:
+                marks.setdefault("field", now)
     except extract.ExtractError:
         failed = 1  # no valid record: the time until it gave up still counts
     return _timing(marks, started, failed)
 
 
+def same_messages(target: Any, text: str) -> list[dict[str, str]]:
+    """The messages ``Extractor`` sends (system prompt with the schema, then the text),
+    so that both systems read the same prompt."""
+    schema = compile_target(target).json_schema
+    built = build_messages(schema, text, instructions=None, examples=(), target=target)
+    return [{"role": m.role, "content": m.content} for m in built]
+
+
 def instructor_timings(client: Any, target: Any, text: str) -> Timing:
     """instructor on the same server: create_iterable for a list, else create_partial."""
-    messages = [{"role": "user", "content": f"Extract the data from this text:\n\n{text}"}]
+    messages = same_messages(target, text)
     started = time.perf_counter()
     marks: dict[str, float] = {}
     failed = 0
     try:
-        if getattr(target, "__origin__", None) is list:
-            (item,) = target.__args__
+        if typing.get_origin(target) is list:
+            (item,) = typing.get_args(target)
             for _ in client.chat.completions.create_iterable(
                 model="smollm2", response_model=item, messages=messages, max_retries=0
             ):

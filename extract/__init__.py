@@ -9,12 +9,22 @@ from importlib.metadata import version as _version
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
-from ._api import Extractor, aextract, astream, default_extractor, extract, stream
+from ._api import (
+    Extractor,
+    aextract,
+    aiter_items,
+    astream,
+    default_extractor,
+    extract,
+    iter_items,
+    stream,
+)
 from ._errors import (
     ContextWindowError,
     ExtractError,
     ExtractionError,
     InputError,
+    ItemsChangedError,
     ModelLoadError,
     ParseError,
     ProviderError,
@@ -30,7 +40,7 @@ from .ensemble import Ensemble, Member
 from .evaluation import Dataset, EvalReport, evaluate
 from .grounding import CharQuote, Quote, highlight
 from .review import load_examples
-from .streaming import Snapshot
+from .streaming import AsyncItems, Items, Snapshot
 
 if _TYPE_CHECKING:
     from ._ingest import ingest, retry_quarantine
@@ -51,6 +61,7 @@ def __getattr__(name: str) -> _Any:
 
 
 __all__ = [
+    "AsyncItems",
     "Attempt",
     "Candidate",
     "CharQuote",
@@ -63,6 +74,8 @@ __all__ = [
     "Extractor",
     "IngestReport",
     "InputError",
+    "Items",
+    "ItemsChangedError",
     "Member",
     "ModelLoadError",
     "Outcome",
@@ -79,12 +92,14 @@ __all__ = [
     "Usage",
     "UsageError",
     "aextract",
+    "aiter_items",
     "astream",
     "default_extractor",
     "evaluate",
     "extract",
     "highlight",
     "ingest",
+    "iter_items",
     "load_examples",
     "parse",
     "repair_json",

@@ -32,7 +32,15 @@ from .batch import (
     run_threads,
     with_progress,
 )
-from .streaming import Snapshot, astream_run, stream_run
+from .streaming import (
+    AsyncItems,
+    ItemGate,
+    Items,
+    Snapshot,
+    astream_run,
+    item_type,
+    stream_run,
+)
 
 T = TypeVar("T")
 
@@ -92,8 +100,9 @@ class Extractor:
         """Snapshots of the record while the model writes it (``extract.Snapshot``:
         objects and lists as they start, scalars only once complete, the string being
         written apart unless ``strings=False``), then the ``Result`` that ``run`` with
-        the same options gives. Only the local backend streams; others give the result
-        alone. A text longer than the model's context is not streamed (use ``run``)."""
+        the same options gives. The local model, OpenAI, Anthropic and compatible
+        servers stream; other backends give the result alone. A text longer than the
+        model's context is not streamed (use ``run``)."""
         _check_text(text)
         compiled = compile_target(target)
         parsed = parse_options(target, options)
@@ -115,6 +124,20 @@ class Extractor:
             return await arun_extraction(self.backend, target, compiled, text, parsed, prepare)
 
         return astream_run(arun, strings)
+
+    def iter_items(self, target: Any, text: str, **options: Any) -> Items[Any]:
+        """The items of a ``list[Model]`` ``target``, each as soon as the model has
+        written it and it validates (``extract.Items``; its ``result`` is ``run``'s
+        ``Result`` once all are given). Items repeating earlier ones wait for the
+        list to move on; a final answer that contradicts items already given raises
+        ``ItemsChangedError`` (never a silent change)."""
+        gate = ItemGate(item_type(target))
+        return Items(iter(self.stream(target, text, strings=False, **options)), gate)
+
+    def aiter_items(self, target: Any, text: str, **options: Any) -> AsyncItems[Any]:
+        """``iter_items`` as an async iterator."""
+        gate = ItemGate(item_type(target))
+        return AsyncItems(self.astream(target, text, strings=False, **options), gate)
 
     def run_compiled(
         self, target: Any, compiled: CompiledSchema, text: str, options: Options
@@ -294,6 +317,16 @@ def stream(target: Any, text: str, **options: Any) -> Iterator[Snapshot | Result
 def astream(target: Any, text: str, **options: Any) -> AsyncIterator[Snapshot | Result[Any]]:
     """``Extractor.astream`` with the default extractor (the embedded model)."""
     return default_extractor().astream(target, text, **options)
+
+
+def iter_items(target: Any, text: str, **options: Any) -> Items[Any]:
+    """``Extractor.iter_items`` with the default extractor (the embedded model)."""
+    return default_extractor().iter_items(target, text, **options)
+
+
+def aiter_items(target: Any, text: str, **options: Any) -> AsyncItems[Any]:
+    """``Extractor.aiter_items`` with the default extractor (the embedded model)."""
+    return default_extractor().aiter_items(target, text, **options)
 
 
 def _check_text(text: Any) -> None:

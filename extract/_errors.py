@@ -10,6 +10,8 @@ ExtractError                   base of everything this package raises
 ├── InputError                 a batch input cannot be read (a missing file, a line
 │                              that is not JSON, no text); reported as that input's
 │                              outcome, never raised out of a batch
+├── ItemsChangedError          ``iter_items``: the final answer contradicts items
+│                              already given; carries the final result
 ├── ProviderError              a hosted API call failed (after transport retries):
 │                              provider, problem, status code, request id, retryable
 ├── ParseError                 ``parse()``: a text holds no valid value (also a ValueError)
@@ -19,7 +21,7 @@ ExtractError                   base of everything this package raises
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from backends import ProviderFailure
@@ -76,6 +78,23 @@ class ExtractionError(ExtractError):
         super().__init__(
             f"no valid {target} after {len(attempts)} attempt(s): {reason}\n"
             f"last output: {last.raw[:300]!r}\n{problems}"
+        )
+
+
+class ItemsChangedError(ExtractError):
+    """``iter_items`` gave items from an answer that was then taken back or asked
+    again, and the final answer's items differ from them: ``index`` is the first item
+    given that the final ``result`` does not hold as given."""
+
+    def __init__(self, index: int, given: int, result: Any) -> None:
+        self.index = index
+        self.given = given
+        self.result = result
+        final = len(result.value)
+        super().__init__(
+            f"items changed after they were given: item {index} of the {given} given "
+            f"differs in the final answer ({final} item(s), attempt {len(result.attempts)}); "
+            "the final result is on this error's .result"
         )
 
 

@@ -69,6 +69,22 @@ def test_the_server_streams_snapshots_then_the_record_run_gives(
     assert final and final[-1].done[-1] == ""  # the whole answer was followed
 
 
+def test_a_list_streams_item_by_item_from_the_server(server_url: str) -> None:
+    """A list root travels wrapped ({"value": [...]}) in the tool call; snapshots and
+    items are the user's list, and the items are the record run gives."""
+    from benchmarks.corpus import TeamMember
+
+    text = "Ada Byron leads the backend team (12 years). Ken Thompson does ops, 3 years."
+    extractor = _extractor(server_url, profile="llama-cpp-python", strategy="tools")
+    *snapshots, result = list(extractor.stream(list[TeamMember], text, max_retries=3))
+    assert isinstance(result, extract.Result) and snapshots
+    assert all(isinstance(s.value, list) for s in snapshots)
+    assert not any(p.startswith("/value") for s in snapshots for p in s.done)
+    stream = extractor.iter_items(list[TeamMember], text, max_retries=3)
+    items = list(stream)
+    assert stream.result is not None and items == stream.result.value == result.value
+
+
 def test_plain_prompting_ends_typed_or_with_every_attempt_explained(server_url: str) -> None:
     # Unconstrained, a 135M model often answers prose: the loop must still account for it.
     # Greedy on this server, it answers prose every time (checked): three attempts, each

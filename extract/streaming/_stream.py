@@ -31,7 +31,10 @@ from ._parser import PartialParser
 class Snapshot:
     """The record so far: objects and lists as soon as they start, scalars once complete."""
 
-    value: Any  # JSON (a copy): what is complete, and the containers under way
+    # JSON: what is complete, and the containers under way. Complete values are shared
+    # with later snapshots (a snapshot costs its open containers, not the whole record):
+    # copy before changing one.
+    value: Any
     done: tuple[str, ...]  # JSON pointers of the complete values, in order of completion
     growing: tuple[str, str] | None  # the string being written: (pointer, text so far)
     attempt: int  # 1, then 2... when the answer is asked again
@@ -39,17 +42,21 @@ class Snapshot:
 
 
 class Follower:
-    """One answer's bytes -> snapshots (see the module docstring)."""
+    """One answer's bytes -> snapshots (see the module docstring); a ``backends.Listener``."""
 
     def __init__(self, attempt: int, emit: Callable[[Snapshot], None], strings: bool) -> None:
         self.attempt = attempt
         self.emit = emit
         self.strings = strings
+        self.root = ""  # the record's pointer in the answer ("/value": a provider's wrapping)
         self.raw = bytearray()
         self.parser = PartialParser()
         self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self.fresh = attempt > 1  # the next snapshot starts a retry
         self.broken = False  # text the parser cannot follow: the result still comes
+
+    def within(self, pointer: str) -> None:
+        self.root = pointer
 
     def __call__(self, kept: int, added: bytes) -> None:
         if kept < len(self.raw):  # tokens taken back: follow the kept text again
@@ -59,19 +66,25 @@ class Follower:
             self._feed(self.decoder.decode(bytes(self.raw)))
         self.raw += added
         growing = self.parser.growing
-        completed = self._feed(self.decoder.decode(added))
+        completed = [p for p in self._feed(self.decoder.decode(added)) if _under(p, self.root)]
         grew = self.strings and self.parser.growing not in (None, growing)
-        if not self.broken and self.parser.has_root and (completed or grew or self.fresh):
-            self.emit(
-                Snapshot(
-                    _copy(self.parser.root),
-                    tuple(self.parser.done),
-                    self.parser.growing if self.strings else None,
-                    self.attempt,
-                    self.fresh,
-                )
+        if self.broken or not (completed or grew or self.fresh):
+            return
+        found, value = _at(self.parser.view(), self.root) if self.parser.has_root else (False, None)
+        if not found:
+            return
+        root = len(self.root)
+        shown = self.parser.growing if self.strings else None
+        self.emit(
+            Snapshot(
+                value,
+                tuple(p[root:] for p in self.parser.done if _under(p, self.root)),
+                (shown[0][root:], shown[1]) if shown and _under(shown[0], self.root) else None,
+                self.attempt,
+                self.fresh,
             )
-            self.fresh = False
+        )
+        self.fresh = False
 
     def _feed(self, text: str) -> list[str]:
         if self.broken:
@@ -83,13 +96,23 @@ class Follower:
             return []
 
 
-def _copy(value: Any) -> Any:
-    # JSON only: faster than copy.deepcopy, and the snapshot owns its value.
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
+def _under(pointer: str, root: str) -> bool:
+    return pointer == root or pointer.startswith(root + "/")
+
+
+def _at(value: Any, pointer: str) -> tuple[bool, Any]:
+    """(found, the value at ``pointer``) in a partial JSON value."""
+    if not pointer:
+        return True, value
+    for token in pointer[1:].split("/"):
+        key = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(value, dict) and key in value:
+            value = value[key]
+        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+            value = value[int(key)]
+        else:
+            return False, None
+    return True, value
 
 
 _END = object()
