@@ -39,6 +39,9 @@ class Capabilities:
     # False: answers from the document alone, not the prompt (a trained student), so a
     # re-ask with the validator's errors cannot change the answer and is not made.
     reads_prompt: bool = True
+    # Streaming: an answer already told to the listener may be cut back (the local
+    # decoder's loop guard), so what repeats earlier items may still be taken away.
+    takes_back: bool = False
 
 
 class Listener(Protocol):

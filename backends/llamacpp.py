@@ -156,6 +156,7 @@ class LlamaCppBackend:
             prefix_cache=True,
             context_window=n_ctx,
             max_concurrency=sequences,  # more would only wait for a free sequence
+            takes_back=loop_guard,
         )
 
     @property

@@ -6,9 +6,10 @@ first list item given (list targets: complete and validated, as ``iter_items`` g
 it), and to the final ``Result``; medians per task, and the share of the whole that the
 first field and item take.
 
-``--server`` runs both systems against one loopback llama-cpp-python server (the
-embedded model, forced tools): ours (``Extractor.stream``) and instructor's
-``create_partial`` (a model) / ``create_iterable`` (a list's items). instructor's
+``--server`` runs both systems on loopback llama-cpp-python servers (the embedded
+model, forced tools, one server each, documents interleaved, the same retry budget):
+ours (``Extractor.stream``) and instructor's ``create_partial`` (a model) /
+``create_iterable`` (a list's items). instructor's
 partial fields may be strings still being written: its "first field" is the first
 partial with any field set, complete or not. Both read the same messages (ours: the
 system prompt with the schema, then the text).
@@ -34,18 +35,25 @@ from extract._prompt import build_messages
 from extract.streaming import ItemGate, item_type
 
 Timing = dict[str, float | None]
+# instructor's retries after the first attempt: ours by default (extract's max_retries).
+# strict=False: with its default strict=True, instructor's partial streams refuse every
+# ISO date ("Input should be a valid date" for "2024-05-16").
+RETRIES = 2
 
 
 def timings(extractor: extract.Extractor, target: Any, text: str) -> Timing:
     """Ours: the first snapshot with a complete leaf, and (list targets) the first item
     ``iter_items`` gives: complete and validated."""
-    gate = ItemGate(item_type(target)) if typing.get_origin(target) is list else None
+    takes_back = extractor.backend.capabilities.takes_back
+    gate = ItemGate(item_type(target), takes_back) if typing.get_origin(target) is list else None
     started = time.perf_counter()
     marks: dict[str, float] = {}
-    failed = 0
+    failed, attempts = 0, None
     try:
         for event in extractor.stream(target, text, strings=False):
             now = time.perf_counter() - started
+            if isinstance(event, extract.Result):
+                attempts = len(event.attempts)
             if gate is not None and gate.take(event):
                 marks.setdefault("item", now)
             complete = isinstance(event, Snapshot) and any(
@@ -55,7 +63,9 @@ def timings(extractor: extract.Extractor, target: Any, text: str) -> Timing:
                 marks.setdefault("field", now)
     except extract.ExtractError:
         failed = 1  # no valid record: the time until it gave up still counts
-    return _timing(marks, started, failed)
+    timing = _timing(marks, started, failed)
+    timing["attempts"] = attempts
+    return timing
 
 
 def same_messages(target: Any, text: str) -> list[dict[str, str]]:
@@ -76,13 +86,21 @@ def instructor_timings(client: Any, target: Any, text: str) -> Timing:
         if typing.get_origin(target) is list:
             (item,) = typing.get_args(target)
             for _ in client.chat.completions.create_iterable(
-                model="smollm2", response_model=item, messages=messages, max_retries=0
+                model="smollm2",
+                response_model=item,
+                messages=messages,
+                max_retries=RETRIES,
+                strict=False,
             ):
                 marks.setdefault("item", time.perf_counter() - started)
                 marks.setdefault("field", marks["item"])
         else:
             for partial in client.chat.completions.create_partial(
-                model="smollm2", response_model=target, messages=messages, max_retries=0
+                model="smollm2",
+                response_model=target,
+                messages=messages,
+                max_retries=RETRIES,
+                strict=False,
             ):
                 if any(v is not None for v in partial.model_dump().values()):
                     marks.setdefault("field", time.perf_counter() - started)
@@ -129,10 +147,12 @@ def _on_server(args: argparse.Namespace) -> int:
     from extract._model import default_model_path
     from tests.llama_server import running_llama_server
 
-    with running_llama_server(str(default_model_path())) as url:
-        ours = extract.Extractor(openai.OpenAI(base_url=url, api_key="none"), model="smollm2",
+    model = str(default_model_path())
+    # Each system on its own server: its own model instance and prompt cache.
+    with running_llama_server(model) as mine, running_llama_server(model) as theirs_url:
+        ours = extract.Extractor(openai.OpenAI(base_url=mine, api_key="none"), model="smollm2",
                                  profile="llama-cpp-python", strategy="tools")  # fmt: skip
-        theirs = instructor.from_openai(openai.OpenAI(base_url=url, api_key="none"),
+        theirs = instructor.from_openai(openai.OpenAI(base_url=theirs_url, api_key="none"),
                                         mode=instructor.Mode.TOOLS)  # fmt: skip
         systems = {
             "ours (server)": lambda target, text: timings(ours, target, text),

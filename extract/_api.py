@@ -128,15 +128,16 @@ class Extractor:
     def iter_items(self, target: Any, text: str, **options: Any) -> Items[Any]:
         """The items of a ``list[Model]`` ``target``, each as soon as the model has
         written it and it validates (``extract.Items``; its ``result`` is ``run``'s
-        ``Result`` once all are given). Items repeating earlier ones wait for the
-        list to move on; a final answer that contradicts items already given raises
+        ``Result`` once all are given). From a backend that may cut its answer back
+        (the local loop guard), items repeating earlier ones wait for the list to move
+        on; a final answer that contradicts items already given raises
         ``ItemsChangedError`` (never a silent change)."""
-        gate = ItemGate(item_type(target))
+        gate = ItemGate(item_type(target), self.backend.capabilities.takes_back)
         return Items(iter(self.stream(target, text, strings=False, **options)), gate)
 
     def aiter_items(self, target: Any, text: str, **options: Any) -> AsyncItems[Any]:
         """``iter_items`` as an async iterator."""
-        gate = ItemGate(item_type(target))
+        gate = ItemGate(item_type(target), self.backend.capabilities.takes_back)
         return AsyncItems(self.astream(target, text, strings=False, **options), gate)
 
     def run_compiled(

@@ -47,14 +47,17 @@ class Writing:
     """A streaming backend that writes scripted answers ``step`` bytes at a time;
     ``pause`` is called after each piece with the bytes written so far."""
 
-    def __init__(self, answers: list[Answer], step: int = 3, pause: Any = None) -> None:
+    def __init__(
+        self, answers: list[Answer], step: int = 3, pause: Any = None, takes_back: bool = False
+    ) -> None:
         self.answers = list(answers)
         self.step = step
         self.pause = pause
+        self.takes_back = takes_back
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities()
+        return Capabilities(takes_back=self.takes_back)
 
     @property
     def name(self) -> str:
@@ -110,7 +113,7 @@ class Guarded:
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities()
+        return Capabilities(takes_back=True)
 
     @property
     def name(self) -> str:
@@ -179,19 +182,22 @@ def test_the_guard_emulation_cuts_a_loop() -> None:
     assert backend.cut is not None and len(got) < 9
 
 
-def test_items_come_while_the_model_still_writes() -> None:
+@pytest.mark.parametrize("takes_back", [False, True])
+def test_items_come_while_the_model_still_writes(takes_back: bool) -> None:
+    """From a backend that never cuts back, an item comes once complete; from one that
+    may (the local loop guard), once the next item is complete too."""
     lines = [{"name": "lamp", "qty": 2}, {"name": "cup", "qty": 12}, {"name": "pen", "qty": 1}]
     text = compact(lines)
     given_first = threading.Event()
     waited: list[bool] = []
+    wait_at = 3 if takes_back else 2  # the item that has started when the first is due
 
     def pause(written: bytes) -> None:
-        # Once the third item has started (the second is complete, so the first may
-        # be given), wait up to 10 s for the first to arrive.
-        if not waited and written.count(b"{") == 3:
+        if not waited and written.count(b"{") == wait_at:
             waited.append(given_first.wait(10))
 
-    stream = extract.Extractor(Writing([Answer(text)], 3, pause)).iter_items(list[Line], "t")
+    backend = Writing([Answer(text)], 3, pause, takes_back)
+    stream = extract.Extractor(backend).iter_items(list[Line], "t")
     first = next(stream)
     given_first.set()
     assert first == Line(name="lamp", qty=2)

@@ -6,10 +6,11 @@ contradicted:
 
 - The local decoder's loop guard takes back list items that repeat (three verbatim
   copies of a span, or five that differ only in their digits; ``backends._loops``),
-  back to the item the loop began in. So an item is given once a later item that
-  repeats none of the few dozen before it (digits aside) is complete, and the rest at
-  the end: the last item always comes with the result, and a list that truly repeats
-  itself or counts up comes at the end.
+  back to the item the loop began in. So from such a backend
+  (``Capabilities.takes_back``) an item is given once a later item that repeats none of
+  the few dozen before it (digits aside) is complete, and the rest at the end: the last
+  item comes with the result, and a list that truly repeats itself or counts up comes
+  at the end. From any other backend an item is given as soon as it is complete.
 - An item is given only if it validates on its own (the item type's validation). An
   item that does not stops the giving for that answer: the list as a whole is then
   invalid and will be asked again.
@@ -57,7 +58,8 @@ def item_type(target: Any) -> Any:
 class ItemGate:
     """Snapshots in, items out (the rules in the module docstring)."""
 
-    def __init__(self, item: Any) -> None:
+    def __init__(self, item: Any, takes_back: bool = True) -> None:
+        self._takes_back = takes_back  # the backend may cut repeats: hold them
         self._adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(item)
         self.given: list[Any] = []  # validated items, in order
         self._given_json: list[Any] = []  # the same, as the answer wrote them
@@ -77,16 +79,18 @@ class ItemGate:
                 self._stopped = True
                 return []
             self._cursor += 1
-        for index in range(len(self._shapes), complete):
-            self._shapes.append(_DIGIT.sub("#", json.dumps(items[index], sort_keys=True)))
-        # An item is given once a later item that repeats none before it is complete:
-        # the loop guard cuts only items written after a loop began, and those repeat
-        # earlier ones (the item the loop began in is followed by repeats alone).
-        later = max(
-            (i for i in range(self._cursor + 1, complete) if not self._repeats(i)), default=None
-        )
-        if later is None:
-            return []
+        if self._takes_back:
+            # An item is given once a later item that repeats none before it is
+            # complete: the loop guard cuts only items written after a loop began, and
+            # those repeat earlier ones (the item it began in is followed by repeats).
+            for index in range(len(self._shapes), complete):
+                self._shapes.append(_DIGIT.sub("#", json.dumps(items[index], sort_keys=True)))
+            later = max(
+                (i for i in range(self._cursor + 1, complete) if not self._repeats(i)),
+                default=self._cursor,
+            )
+        else:  # nothing told is ever cut back: every complete item can go
+            later = complete
         out = []
         for index in range(self._cursor, later):
             try:
