@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from typing import Annotated, Any
 
 import pytest
@@ -28,8 +29,12 @@ PATTERNS = [
     r"^[]x]+$",
     r"^\D+$",
 ]
+# Characters Python's Unicode database does not know yet (category Cn) are left out:
+# llguidance's tables are newer (U+11BC0, a letter since Unicode 16, is \w there and
+# not to Python 3.11's re), and no translation can bridge two Unicode versions.
 TEXT = st.text(
-    alphabet=st.sampled_from(list("ab c1٣_x]@.-é\tZ中")) | st.characters(codec="utf-8"),
+    alphabet=st.sampled_from(list("ab c1٣_x]@.-é\tZ中"))
+    | st.characters(codec="utf-8").filter(lambda c: unicodedata.category(c) != "Cn"),
     max_size=8,
 )
 
