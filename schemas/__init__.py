@@ -26,7 +26,7 @@ Results are cached by schema content. This package imports no model runtime.
 from ._check import GrammarChecker, byte_tokenizer
 from ._compile import GRAMMAR_OPTIONS, CompiledSchema, clear_cache, compile_schema, schema_key
 from ._errors import SchemaError
-from ._fields import FieldNode, child_pointer, error_pointer, field_tree
+from ._fields import FieldNode, child_pointer, error_pointer, field_tree, value_at
 from ._grounded import GROUNDED, grounded_lark, grounded_values, is_grounded
 from ._llama_cpp_server import llama_cpp_server_schema
 from ._normalize import RECURSION_DEPTH, bounded_recursion, normalize, schema_of, walk
@@ -67,5 +67,6 @@ __all__ = [
     "server_pattern",
     "tool_schema",
     "translate_pattern",
+    "value_at",
     "walk",
 ]

@@ -104,6 +104,22 @@ def child_pointer(pointer: str, key: str | int) -> str:
     return f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}"
 
 
+def value_at(value: Any, pointer: str) -> tuple[bool, Any]:
+    """``(True, the value at pointer)`` in a JSON value, or ``(False, None)`` where there
+    is none (RFC 6901; a pointer into a list takes an index)."""
+    if not pointer:
+        return True, value
+    for token in pointer[1:].split("/"):
+        key = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(value, dict) and key in value:
+            value = value[key]
+        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+            value = value[int(key)]
+        else:
+            return False, None
+    return True, value
+
+
 def error_pointer(root: FieldNode, loc: tuple[Any, ...]) -> str:
     """The pointer of the deepest field of the tree that a Pydantic error location
     names. Locations also hold union tags and validator names; they are passed over,

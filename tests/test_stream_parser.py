@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import schemas
 from extract.streaming import PartialParser
 
 JSON = st.recursive(
@@ -99,3 +100,26 @@ def test_a_number_appears_only_once_it_is_ended() -> None:
     parser.feed(".5")
     assert parser.root == {}
     assert parser.feed(",") == ["/price"] and parser.root == {"price": 1.5}
+
+
+def walk_pointers(value: Any, pointer: str = "") -> list[tuple[str, Any]]:
+    """Every (pointer, value) in ``value``, built with ``schemas.child_pointer``."""
+    found = [(pointer, value)]
+    if isinstance(value, dict):
+        for key, child in value.items():
+            found += walk_pointers(child, schemas.child_pointer(pointer, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            found += walk_pointers(child, schemas.child_pointer(pointer, index))
+    return found
+
+
+@given(JSON, st.text(max_size=3))
+def test_value_at_finds_every_pointer_and_no_other(value: Any, extra: str) -> None:
+    for pointer, child in walk_pointers(value):
+        assert schemas.value_at(value, pointer) == (True, child)
+        missing = schemas.child_pointer(pointer, extra)
+        if not (isinstance(child, dict) and extra in child) and not (
+            isinstance(child, list) and extra.isdigit() and int(extra) < len(child)
+        ):
+            assert schemas.value_at(value, missing) == (False, None)

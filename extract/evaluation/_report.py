@@ -14,6 +14,8 @@ from typing import Any
 
 from rich.markup import escape
 
+from schemas import value_at
+
 from .._errors import UsageError
 from ._html import to_html
 from ._score import Counts, DocumentScore
@@ -102,19 +104,6 @@ def _prf(counts: Counts) -> dict[str, float]:
     return {"precision": counts.precision, "recall": counts.recall, "f1": counts.f1}
 
 
-def _at(value: Any, pointer: str) -> Any:
-    """The value at a JSON pointer (None where there is none)."""
-    for step in pointer.split("/")[1:]:
-        step = step.replace("~1", "/").replace("~0", "~")
-        if isinstance(value, list) and step.isdigit() and int(step) < len(value):
-            value = value[int(step)]
-        elif isinstance(value, dict) and step in value:
-            value = value[step]
-        else:
-            return None
-    return value
-
-
 def _pooled(runs: Iterable[DocumentRun], part: str) -> dict[str, Counts]:
     out: dict[str, Counts] = {}
     for run in runs:
@@ -197,7 +186,7 @@ class SystemSummary:
         for run in self.runs:
             for pointer, right in run.score.leaves.items():
                 share = run.confidence.get(pointer)
-                if share is None or _at(run.prediction, pointer) is None:
+                if share is None or value_at(run.prediction, pointer)[1] is None:
                     continue
                 tally = tallies["unanimous" if share >= 1.0 - 1e-9 else "split"]
                 tally[0] += 1

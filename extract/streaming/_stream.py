@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backends import Request
+from schemas import value_at
 
 from .._result import Result
 from ._parser import PartialParser
@@ -70,7 +71,9 @@ class Follower:
         grew = self.strings and self.parser.growing not in (None, growing)
         if self.broken or not (completed or grew or self.fresh):
             return
-        found, value = _at(self.parser.view(), self.root) if self.parser.has_root else (False, None)
+        found, value = (
+            value_at(self.parser.view(), self.root) if self.parser.has_root else (False, None)
+        )
         if not found:
             return
         root = len(self.root)
@@ -98,21 +101,6 @@ class Follower:
 
 def _under(pointer: str, root: str) -> bool:
     return pointer == root or pointer.startswith(root + "/")
-
-
-def _at(value: Any, pointer: str) -> tuple[bool, Any]:
-    """(found, the value at ``pointer``) in a partial JSON value."""
-    if not pointer:
-        return True, value
-    for token in pointer[1:].split("/"):
-        key = token.replace("~1", "/").replace("~0", "~")
-        if isinstance(value, dict) and key in value:
-            value = value[key]
-        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
-            value = value[int(key)]
-        else:
-            return False, None
-    return True, value
 
 
 _END = object()
