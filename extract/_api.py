@@ -125,6 +125,10 @@ class Extractor:
 
         return astream_run(arun, strings)
 
+    @overload
+    def iter_items(self, target: type[list[T]], text: str, **options: Any) -> Items[T]: ...
+    @overload
+    def iter_items(self, target: Any, text: str, **options: Any) -> Items[Any]: ...
     def iter_items(self, target: Any, text: str, **options: Any) -> Items[Any]:
         """The items of a ``list[Model]`` ``target``, each as soon as the model has
         written it and it validates (``extract.Items``; its ``result`` is ``run``'s
@@ -135,6 +139,10 @@ class Extractor:
         gate = ItemGate(item_type(target), self.backend.capabilities.takes_back)
         return Items(iter(self.stream(target, text, strings=False, **options)), gate)
 
+    @overload
+    def aiter_items(self, target: type[list[T]], text: str, **options: Any) -> AsyncItems[T]: ...
+    @overload
+    def aiter_items(self, target: Any, text: str, **options: Any) -> AsyncItems[Any]: ...
     def aiter_items(self, target: Any, text: str, **options: Any) -> AsyncItems[Any]:
         """``iter_items`` as an async iterator."""
         gate = ItemGate(item_type(target), self.backend.capabilities.takes_back)
@@ -320,11 +328,19 @@ def astream(target: Any, text: str, **options: Any) -> AsyncIterator[Snapshot | 
     return default_extractor().astream(target, text, **options)
 
 
+@overload
+def iter_items(target: type[list[T]], text: str, **options: Any) -> Items[T]: ...
+@overload
+def iter_items(target: Any, text: str, **options: Any) -> Items[Any]: ...
 def iter_items(target: Any, text: str, **options: Any) -> Items[Any]:
     """``Extractor.iter_items`` with the default extractor (the embedded model)."""
     return default_extractor().iter_items(target, text, **options)
 
 
+@overload
+def aiter_items(target: type[list[T]], text: str, **options: Any) -> AsyncItems[T]: ...
+@overload
+def aiter_items(target: Any, text: str, **options: Any) -> AsyncItems[Any]: ...
 def aiter_items(target: Any, text: str, **options: Any) -> AsyncItems[Any]:
     """``Extractor.aiter_items`` with the default extractor (the embedded model)."""
     return default_extractor().aiter_items(target, text, **options)
