@@ -18,7 +18,7 @@ from typing import Any, Literal, Optional
 
 import pytest
 import spacy
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -27,7 +27,8 @@ from backends.spacy_student import Predicted, SpanScheme, assemble, convert
 from benchmarks.corpus import Contact
 from benchmarks.corpus.synthetic import contacts
 from extract.distill import prepare_documents
-from extract.distill._prepare import PrepareReport, pattern_of, prepare, written_forms
+from extract.distill._prepare import PrepareReport, prepare, written_forms
+from schemas import field_pattern
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKENIZER = spacy.blank("en").tokenizer
@@ -165,12 +166,13 @@ def test_any_prediction_validates_or_says_why(text: str, ents: Any, cats: dict[s
         node: Any = record
         for key in pointer.split("/")[1:]:
             node = node[int(key)] if isinstance(node, list) else node[key]
-        assert node == convert(text[s:e], scheme.spans[pattern_of(pointer)])
+        assert node == convert(text[s:e], scheme.spans[field_pattern(pointer)])
 
 
 @given(
     st.integers(-(10**9), 10**9) | st.floats(-1e9, 1e9, allow_nan=False).map(lambda f: round(f, 2))
 )
+@example(100000.5)  # ":g" would write it "100000"
 def test_a_number_written_any_usual_way_converts_back(value: float) -> None:
     kind = "integer" if isinstance(value, int) else "number"
     for form in written_forms(value, kind):

@@ -21,10 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backends.spacy_student import SpanScheme
+from schemas import field_pattern
 
 from ..grounding import Aligner
-
-_INDEX = re.compile(r"/(?:0|[1-9][0-9]*)(?=/|$)")
 
 
 @dataclass
@@ -65,11 +64,6 @@ class PrepareReport:
         return "\n".join(lines)
 
 
-def pattern_of(pointer: str) -> str:
-    """A value's pointer as its field pattern: list positions become ``*``."""
-    return _INDEX.sub("/*", pointer)
-
-
 def prepare(
     scheme: SpanScheme,
     tokenizer: Any,
@@ -89,7 +83,7 @@ def prepare(
     last: dict[str, int] = {}
     out = Prepared(ident, text, [], {}, _cats(scheme, gold))
     for pointer, value, kind in _span_values(scheme, gold):
-        pattern = pattern_of(pointer)
+        pattern = field_pattern(pointer)
         label = scheme.span_label(pattern, _carried(scheme, gold, pointer))
         if given and pointer in given:
             start, end = given[pointer]
@@ -178,7 +172,9 @@ def written_forms(value: Any, kind: str) -> list[str]:
     if float(value).is_integer():
         forms += [f"{int(value):,}", str(int(value))]
     forms += [repr(value), f"{value:g}"]
-    return [f for f in dict.fromkeys(forms) if "e" not in f]  # texts do not write 1e+06
+    # Texts do not write 1e+06, and ``:g`` rounds to six digits (100000.5 -> "100000"):
+    # only forms that read back as the value itself.
+    return [f for f in dict.fromkeys(forms) if "e" not in f and float(f.replace(",", "")) == value]
 
 
 def _span_values(scheme: SpanScheme, gold: Any) -> Iterator[tuple[str, Any, str]]:
@@ -209,7 +205,7 @@ def _matches(node: Any, parts: list[str], pointer: str) -> Iterator[tuple[str, A
 
 def _carried(scheme: SpanScheme, gold: Any, pointer: str) -> dict[str, Any]:
     """The label fields of the list item ``pointer`` is in (carried on its label)."""
-    pattern = pattern_of(pointer)
+    pattern = field_pattern(pointer)
     out: dict[str, Any] = {}
     for array in scheme.lists:
         prefix = f"{array}/*/"
