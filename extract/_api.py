@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sized
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator, Sized
 from typing import Any, TypeVar, overload
 
 from backends import Backend, Request, adrive, drive
@@ -38,6 +38,7 @@ from .streaming import (
     Items,
     Snapshot,
     astream_run,
+    growing_rule,
     item_type,
     stream_run,
 )
@@ -95,35 +96,50 @@ class Extractor:
         return self.run_compiled(target, compiled, text, parse_options(target, options))
 
     def stream(
-        self, target: Any, text: str, *, strings: bool = True, **options: Any
+        self,
+        target: Any,
+        text: str,
+        *,
+        strings: bool = True,
+        whole: Collection[str] = (),
+        **options: Any,
     ) -> Iterator[Snapshot | Result[Any]]:
         """Snapshots of the record while the model writes it (``extract.Snapshot``:
         objects and lists as they start, scalars only once complete, the string being
-        written apart unless ``strings=False``), then the ``Result`` that ``run`` with
-        the same options gives. The local model, OpenAI, Anthropic and compatible
-        servers stream; other backends give the result alone. A text longer than the
-        model's context is not streamed (use ``run``)."""
+        written apart: free text only, never a choice or a date; ``strings=False``
+        shows none, ``whole={"/email", "/lines/*/name"}`` opts text fields out), then
+        the ``Result`` that ``run`` with the same options gives. The local model,
+        OpenAI, Anthropic and compatible servers stream; other backends give the result
+        alone. A text longer than the model's context is not streamed (use ``run``)."""
         _check_text(text)
         compiled = compile_target(target)
         parsed = parse_options(target, options)
+        grows = growing_rule(compiled.json_schema, strings, whole)
 
         def run(prepare: Callable[[Request], Request]) -> Result[Any]:
             return run_extraction(self.backend, target, compiled, text, parsed, prepare)
 
-        return stream_run(run, strings)
+        return stream_run(run, grows)
 
     def astream(
-        self, target: Any, text: str, *, strings: bool = True, **options: Any
+        self,
+        target: Any,
+        text: str,
+        *,
+        strings: bool = True,
+        whole: Collection[str] = (),
+        **options: Any,
     ) -> AsyncIterator[Snapshot | Result[Any]]:
         """``stream`` as an async iterator; the extraction is awaited as ``arun`` does."""
         _check_text(text)
         compiled = compile_target(target)
         parsed = parse_options(target, options)
+        grows = growing_rule(compiled.json_schema, strings, whole)
 
         async def arun(prepare: Callable[[Request], Request]) -> Result[Any]:
             return await arun_extraction(self.backend, target, compiled, text, parsed, prepare)
 
-        return astream_run(arun, strings)
+        return astream_run(arun, grows)
 
     @overload
     def iter_items(self, target: type[list[T]], text: str, **options: Any) -> Items[T]: ...

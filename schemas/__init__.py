@@ -26,7 +26,15 @@ Results are cached by schema content. This package imports no model runtime.
 from ._check import GrammarChecker, byte_tokenizer
 from ._compile import GRAMMAR_OPTIONS, CompiledSchema, clear_cache, compile_schema, schema_key
 from ._errors import SchemaError
-from ._fields import FieldNode, child_pointer, error_pointer, field_tree, value_at
+from ._fields import (
+    FieldNode,
+    child_pointer,
+    error_pointer,
+    field_pattern,
+    field_patterns,
+    field_tree,
+    value_at,
+)
 from ._grounded import GROUNDED, grounded_lark, grounded_values, is_grounded
 from ._llama_cpp_server import llama_cpp_server_schema
 from ._normalize import RECURSION_DEPTH, bounded_recursion, normalize, schema_of, walk
@@ -55,6 +63,8 @@ __all__ = [
     "clear_cache",
     "compile_schema",
     "error_pointer",
+    "field_pattern",
+    "field_patterns",
     "field_tree",
     "grounded_lark",
     "grounded_values",

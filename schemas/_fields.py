@@ -11,6 +11,7 @@ against the schema's ``$defs`` (the schema as Pydantic writes it).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,6 +103,27 @@ def _described(node: FieldNode, schema: Mapping[str, Any]) -> FieldNode:
 def child_pointer(pointer: str, key: str | int) -> str:
     """``pointer`` extended by one key or index (RFC 6901 escaping)."""
     return f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}"
+
+
+_INDEX = re.compile(r"/(?:0|[1-9][0-9]*)(?=/|$)")
+
+
+def field_pattern(pointer: str) -> str:
+    """A value's pointer as its field's pattern: list positions become ``*``
+    (``/lines/2/name`` -> ``/lines/*/name``)."""
+    return _INDEX.sub("/*", pointer)
+
+
+def field_patterns(root: FieldNode, pattern: str = "") -> dict[str, FieldNode]:
+    """Every field of the tree by its pattern (``""`` for the root); nothing below a
+    ``json`` node, whose inside the tree does not know."""
+    found = {pattern: root}
+    if root.kind == "object":
+        for key, child in root.fields.items():
+            found.update(field_patterns(child, child_pointer(pattern, key)))
+    elif root.kind == "array" and root.item is not None:
+        found.update(field_patterns(root.item, f"{pattern}/*"))
+    return found
 
 
 def value_at(value: Any, pointer: str) -> tuple[bool, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -187,3 +188,39 @@ def test_astream_gives_the_same_events_in_an_event_loop() -> None:
     assert (
         asyncio.iscoroutinefunction(extract.astream) is False
     )  # an async iterator, not a coroutine
+
+
+class Shipment(BaseModel):
+    ref: str
+    status: Literal["open", "paid"]
+    shipped: date
+    lines: list[Line]
+
+
+SHIPMENT = json.dumps({"ref": "A-17", "status": "paid", "shipped": "2024-05-16",
+                       "lines": [{"name": "lamp", "qty": 2}, {"name": "cup", "qty": 12}]})  # fmt: skip
+
+
+def growing_pointers(events: list[Any]) -> set[str]:
+    return {e.growing[0] for e in events if isinstance(e, Snapshot) and e.growing}
+
+
+def test_choices_and_dates_are_never_shown_half_written() -> None:
+    events = list(extract.Extractor(Streaming([SHIPMENT], step=1)).stream(Shipment, "t"))
+    assert growing_pointers(events) == {"/ref", "/lines/0/name", "/lines/1/name"}
+    consistent([e for e in events if isinstance(e, Snapshot)], json.loads(SHIPMENT))
+
+
+def test_text_fields_can_opt_out_of_growing() -> None:
+    ex = extract.Extractor(Streaming([SHIPMENT], step=1))
+    events = list(ex.stream(Shipment, "t", whole={"/lines/*/name"}))
+    assert growing_pointers(events) == {"/ref"}
+    assert isinstance(events[-1], Result) and events[-1].value.lines[1].name == "cup"
+
+
+@pytest.mark.parametrize("whole", [{"/status"}, {"/lines/0/name"}, {"/nope"}, "/ref"])
+def test_a_whole_that_names_no_text_field_is_refused(whole: Any) -> None:
+    with pytest.raises(extract.UsageError, match="whole") as raised:
+        extract.Extractor(Streaming([SHIPMENT])).stream(Shipment, "t", whole=whole)
+    if not isinstance(whole, str):
+        assert "/lines/*/name, /ref" in str(raised.value)  # the fields it could name

@@ -2,12 +2,13 @@
 
 The extraction runs as ``run`` does (same loop, options and seed, so the same final
 value) in a worker thread; each request carries a listener that a streaming backend
-(the local one) calls with the answer's bytes as they are decoded. The bytes go through
-an incremental UTF-8 decoder into the incremental parser (``_parser``), and a snapshot
-is made whenever a value completes or, unless ``strings=False``, the string being
-written grows. A retry starts a new answer: its first snapshot has ``restarted`` set
-and the next ``attempt`` number; so does a snapshot after the local decoder took tokens
-back (its loop guard). A backend that cannot stream gives no snapshots, only the result.
+calls with the answer's bytes as they are decoded. The bytes go through an incremental
+UTF-8 decoder into the incremental parser (``_parser``), and a snapshot is made
+whenever a value completes or the string being written grows (free text only, unless
+opted out: ``_growing``). A retry starts a new answer: its first snapshot has
+``restarted`` set and the next ``attempt`` number; so does a snapshot after the local
+decoder took tokens back (its loop guard). A backend that cannot stream gives no
+snapshots, only the result.
 """
 
 from __future__ import annotations
@@ -45,10 +46,12 @@ class Snapshot:
 class Follower:
     """One answer's bytes -> snapshots (see the module docstring); a ``backends.Listener``."""
 
-    def __init__(self, attempt: int, emit: Callable[[Snapshot], None], strings: bool) -> None:
+    def __init__(
+        self, attempt: int, emit: Callable[[Snapshot], None], grows: Callable[[str], bool]
+    ) -> None:
         self.attempt = attempt
         self.emit = emit
-        self.strings = strings
+        self.grows = grows  # may the string at this pointer be shown as it is written?
         self.root = ""  # the record's pointer in the answer ("/value": a provider's wrapping)
         self.raw = bytearray()
         self.parser = PartialParser()
@@ -66,9 +69,10 @@ class Follower:
             self.decoder.reset()
             self._feed(self.decoder.decode(bytes(self.raw)))
         self.raw += added
-        growing = self.parser.growing
+        before = self._growing()
         completed = [p for p in self._feed(self.decoder.decode(added)) if _under(p, self.root)]
-        grew = self.strings and self.parser.growing not in (None, growing)
+        growing = self._growing()
+        grew = growing is not None and growing != before
         if self.broken or not (completed or grew or self.fresh):
             return
         found, value = (
@@ -77,17 +81,17 @@ class Follower:
         if not found:
             return
         root = len(self.root)
-        shown = self.parser.growing if self.strings else None
-        self.emit(
-            Snapshot(
-                value,
-                tuple(p[root:] for p in self.parser.done if _under(p, self.root)),
-                (shown[0][root:], shown[1]) if shown and _under(shown[0], self.root) else None,
-                self.attempt,
-                self.fresh,
-            )
-        )
+        done = tuple(p[root:] for p in self.parser.done if _under(p, self.root))
+        self.emit(Snapshot(value, done, growing, self.attempt, self.fresh))
         self.fresh = False
+
+    def _growing(self) -> tuple[str, str] | None:
+        """The string being written, as the snapshot shows it (if it may be shown)."""
+        growing = self.parser.growing
+        if growing is None or not _under(growing[0], self.root):
+            return None
+        pointer = growing[0][len(self.root) :]
+        return (pointer, growing[1]) if self.grows(pointer) else None
 
     def _feed(self, text: str) -> list[str]:
         if self.broken:
@@ -106,25 +110,28 @@ def _under(pointer: str, root: str) -> bool:
 _END = object()
 
 
-def _preparer(emit: Callable[[Any], None], strings: bool) -> Callable[[Request], Request]:
+def _preparer(
+    emit: Callable[[Any], None], grows: Callable[[str], bool]
+) -> Callable[[Request], Request]:
     """Attaches a new follower (the next attempt's) to each request."""
     attempts = 0
 
     def prepare(request: Request) -> Request:
         nonlocal attempts
         attempts += 1
-        return dataclasses.replace(request, listener=Follower(attempts, emit, strings))
+        return dataclasses.replace(request, listener=Follower(attempts, emit, grows))
 
     return prepare
 
 
 def stream_run(
-    run: Callable[[Callable[[Request], Request]], Result[Any]], strings: bool = True
+    run: Callable[[Callable[[Request], Request]], Result[Any]],
+    grows: Callable[[str], bool] = lambda pointer: True,
 ) -> Iterator[Snapshot | Result[Any]]:
     """Snapshots, then the ``Result``, of ``run(prepare)``: an extraction whose every
     request goes through ``prepare`` (which attaches the listener)."""
     events: queue.Queue[Any] = queue.Queue()
-    prepare = _preparer(events.put, strings)
+    prepare = _preparer(events.put, grows)
 
     def work() -> None:
         try:
@@ -151,7 +158,8 @@ class _Raised:
 
 
 async def astream_run(
-    arun: Callable[[Callable[[Request], Request]], Awaitable[Result[Any]]], strings: bool = True
+    arun: Callable[[Callable[[Request], Request]], Awaitable[Result[Any]]],
+    grows: Callable[[str], bool] = lambda pointer: True,
 ) -> AsyncIterator[Snapshot | Result[Any]]:
     """``stream_run`` for an awaited extraction. Listeners may be called from a worker
     thread (the local model decodes in one), so snapshots reach the loop thread-safely."""
@@ -161,7 +169,7 @@ async def astream_run(
     def emit(event: Any) -> None:
         loop.call_soon_threadsafe(events.put_nowait, event)
 
-    task = asyncio.ensure_future(arun(_preparer(emit, strings)))
+    task = asyncio.ensure_future(arun(_preparer(emit, grows)))
     task.add_done_callback(lambda _: emit(_END))
     try:
         while (event := await events.get()) is not _END:
