@@ -123,3 +123,35 @@ def test_value_at_finds_every_pointer_and_no_other(value: Any, extra: str) -> No
             isinstance(child, list) and extra.isdigit() and int(extra) < len(child)
         ):
             assert schemas.value_at(value, missing) == (False, None)
+
+
+@given(JSON, st.lists(st.integers(1, 4), min_size=1, max_size=50), st.booleans())
+def test_the_follower_reads_utf8_bytes_in_any_chunks(
+    value: Any, sizes: list[int], wrapped: bool
+) -> None:
+    """An answer's bytes cut anywhere (inside a multi-byte character too), optionally
+    wrapped as a provider sends a non-object root: every snapshot is consistent with
+    the final value, and the last one is the value."""
+    from extract.streaming import Follower, Snapshot
+
+    snapshots: list[Snapshot] = []
+    follower = Follower(1, snapshots.append, lambda pointer: True)
+    if wrapped:
+        follower.within("/value")
+    data = json.dumps({"value": value} if wrapped else value, ensure_ascii=False).encode()
+    told, turn = 0, 0
+    while told < len(data):
+        piece = data[told : told + sizes[turn % len(sizes)]]
+        follower(told, piece)
+        told, turn = told + len(piece), turn + 1
+    for snap in snapshots:
+        for pointer in snap.done:
+            assert at(snap.value, pointer) == at(value, pointer)
+        for pointer, leaf in leaves(snap.value):
+            if not isinstance(leaf, (dict, list)):
+                assert at(value, pointer) == leaf and pointer in snap.done
+        if snap.growing is not None:
+            assert at(value, snap.growing[0]).startswith(snap.growing[1])
+    bare_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if wrapped or not bare_number:  # a bare number ends only at close()
+        assert snapshots[-1].value == value and snapshots[-1].done[-1] == ""
