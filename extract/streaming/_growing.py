@@ -9,6 +9,7 @@ describe (inside a dict or a union) are text.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -36,4 +37,9 @@ def growing_rule(
                 f"{', '.join(text) or 'none'} (list items as /*)"
             )
     shut = {p for p, node in fields.items() if node.kind in _WHOLE_KINDS} | set(whole)
-    return lambda pointer: field_pattern(pointer) not in shut
+
+    @functools.lru_cache(maxsize=256)  # asked per token, mostly about the same string
+    def grows(pointer: str) -> bool:
+        return field_pattern(pointer) not in shut
+
+    return grows

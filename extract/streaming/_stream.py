@@ -58,6 +58,7 @@ class Follower:
         self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self.fresh = attempt > 1  # the next snapshot starts a retry
         self.broken = False  # text the parser cannot follow: the result still comes
+        self.shown: tuple[str, str] | None = None  # the growing string as last seen
 
     def within(self, pointer: str) -> None:
         self.root = pointer
@@ -68,10 +69,11 @@ class Follower:
             self.parser, self.fresh, self.broken = PartialParser(), True, False
             self.decoder.reset()
             self._feed(self.decoder.decode(bytes(self.raw)))
+            self.shown = self._growing()
         self.raw += added
-        before = self._growing()
+        before = self.shown
         completed = [p for p in self._feed(self.decoder.decode(added)) if _under(p, self.root)]
-        growing = self._growing()
+        growing = self.shown = self._growing()
         grew = growing is not None and growing != before
         if self.broken or not (completed or grew or self.fresh):
             return
