@@ -106,6 +106,8 @@ def child_pointer(pointer: str, key: str | int) -> str:
 
 
 _INDEX = re.compile(r"/(?:0|[1-9][0-9]*)(?=/|$)")
+# RFC 6901: an index is ASCII digits without leading zeros ("¹".isdigit() is True).
+_ARRAY_INDEX = re.compile(r"0|[1-9][0-9]*")
 
 
 def field_pattern(pointer: str) -> str:
@@ -135,7 +137,7 @@ def value_at(value: Any, pointer: str) -> tuple[bool, Any]:
         key = token.replace("~1", "/").replace("~0", "~")
         if isinstance(value, dict) and key in value:
             value = value[key]
-        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+        elif isinstance(value, list) and _ARRAY_INDEX.fullmatch(key) and int(key) < len(value):
             value = value[int(key)]
         else:
             return False, None

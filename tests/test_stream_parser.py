@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import schemas
@@ -115,12 +116,16 @@ def walk_pointers(value: Any, pointer: str = "") -> list[tuple[str, Any]]:
 
 
 @given(JSON, st.text(max_size=3))
+@example([], "¹")  # a digit to str.isdigit, not to int()
+@example([1], "00")  # not an index: leading zero
 def test_value_at_finds_every_pointer_and_no_other(value: Any, extra: str) -> None:
     for pointer, child in walk_pointers(value):
         assert schemas.value_at(value, pointer) == (True, child)
         missing = schemas.child_pointer(pointer, extra)
         if not (isinstance(child, dict) and extra in child) and not (
-            isinstance(child, list) and extra.isdigit() and int(extra) < len(child)
+            isinstance(child, list)
+            and re.fullmatch(r"0|[1-9][0-9]*", extra)
+            and int(extra) < len(child)
         ):
             assert schemas.value_at(value, missing) == (False, None)
 
