@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -18,8 +19,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from .._errors import UsageError
 from .._loop import Options
 from .._prompt import dump_example
+
+logger = logging.getLogger(__name__)
 
 
 def default_cache_path() -> Path:
@@ -48,14 +52,22 @@ class ResultCache:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
-        with self._connection() as db:
-            _while_locked(
-                db, "CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, record TEXT)"
-            )
+        self._warned = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connection() as db:
+                _while_locked(
+                    db, "CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, record TEXT)"
+                )
+        except (OSError, sqlite3.Error) as exc:
+            self.close()
+            raise UsageError(
+                f"cannot use the result cache {self.path}: {exc} "
+                "(give another file with --cache / cache=, or turn it off with --no-cache)"
+            ) from exc
 
     def _connection(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -69,11 +81,17 @@ class ResultCache:
         return db
 
     def get(self, key: str) -> dict[str, Any] | None:
-        row = (
-            self._connection()
-            .execute("SELECT record FROM results WHERE key = ?", (key,))
-            .fetchone()
-        )
+        """The record stored under ``key``; None for a miss, and for a cache that cannot
+        be read (it only saves work: a damaged cache must not fail the document)."""
+        try:
+            row = (
+                self._connection()
+                .execute("SELECT record FROM results WHERE key = ?", (key,))
+                .fetchone()
+            )
+        except sqlite3.Error as exc:
+            self._warn_once(f"the result cache {self.path} cannot be read ({exc}); not using it")
+            return None
         if row is None:
             return None
         try:
@@ -83,11 +101,21 @@ class ResultCache:
         return record
 
     def put(self, key: str, record: dict[str, Any]) -> None:
-        with self._connection() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO results (key, record) VALUES (?, ?)",
-                (key, json.dumps(record, ensure_ascii=False)),
-            )
+        """Stores ``record``; a cache that cannot be written (a full disk, a damaged
+        file) is warned about once and otherwise ignored: the result itself is kept."""
+        try:
+            with self._connection() as db:
+                db.execute(
+                    "INSERT OR REPLACE INTO results (key, record) VALUES (?, ?)",
+                    (key, json.dumps(record)),  # ASCII: a lone surrogate cannot break it
+                )
+        except sqlite3.Error as exc:
+            self._warn_once(f"the result cache {self.path} cannot be written ({exc})")
+
+    def _warn_once(self, message: str) -> None:
+        if not self._warned:
+            self._warned = True
+            logger.warning(message)
 
     def __len__(self) -> int:
         return int(self._connection().execute("SELECT count(*) FROM results").fetchone()[0])

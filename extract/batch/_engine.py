@@ -109,7 +109,7 @@ def documents(inputs: Iterable[Any], kind: str = "UsageError") -> Iterator[Docum
     outcome (error type ``kind``), so it is reported instead of stopping the run; a
     mapping's ``where`` names a repeat's outcome instead of the id it repeats. Outcomes
     among the inputs pass through."""
-    seen: set[str] = set()
+    seen: dict[str, str] = {}  # id -> where it was first given
     for position, item in enumerate(inputs):
         if isinstance(item, Outcome):
             yield item
@@ -123,14 +123,15 @@ def documents(inputs: Iterable[Any], kind: str = "UsageError") -> Iterator[Docum
             ident, text = item.id, item.text
         elif isinstance(item, Mapping):
             ident, text, where = str(item.get("id", position)), item.get("text"), item.get("where")
+        place = str(where) if where is not None else f"input {position}"
         if ident in seen:
-            message = f"input {position} repeats the id {ident!r}"
-            yield Outcome.failed(where or ident, kind, message)
+            message = f"{place} repeats the id {ident!r} of {seen[ident]}"
+            yield Outcome.failed(place if where is not None else ident, kind, message)
             continue
-        seen.add(ident)
+        seen[ident] = place
         if not isinstance(text, str):
             found = type(text).__name__ if text is not None else type(item).__name__
-            yield Outcome.failed(ident, kind, f"input {position} has no text ({found})")
+            yield Outcome.failed(ident, kind, f"{place} has no text ({found})")
             continue
         yield Document(ident, text)
 
@@ -220,8 +221,8 @@ class Batch:
         if self.cache is None:
             return None
         record = self.cache.get(self.key(doc))
-        if record is None:
-            return None
+        if not isinstance(record, dict) or "value" not in record:
+            return None  # a miss, or a row this version did not write
         value = self.compiled.validate(json.dumps(record["value"]))
         if isinstance(value, Invalid):
             return None  # the schema's validators changed since: extract again
@@ -247,10 +248,10 @@ class Batch:
 
     def run(self, doc: Document) -> Outcome[Any]:
         """One document, sync; never raises for a document's own failure."""
-        if (hit := self.cached(doc)) is not None:
-            return hit
         started = time.perf_counter()
         try:
+            if (hit := self.cached(doc)) is not None:
+                return hit
             if self.runner is not None:
                 result = self.runner.run_compiled(
                     self.target, self.compiled, doc.text, self.options
@@ -259,15 +260,16 @@ class Batch:
                 result = run_extraction(
                     self.backend, self.target, self.compiled, doc.text, self.options
                 )
+            self.store(doc, result)
         except Exception as exc:  # one bad document never stops the run
             return Outcome.of_exception(doc.id, exc, time.perf_counter() - started)
-        return self._finished(doc, result, started)
+        return Outcome(doc.id, result=result, seconds=time.perf_counter() - started)
 
     async def arun(self, doc: Document) -> Outcome[Any]:
-        if (hit := self.cached(doc)) is not None:
-            return hit
         started = time.perf_counter()
         try:
+            if (hit := self.cached(doc)) is not None:
+                return hit
             if self.runner is not None:
                 result = await self.runner.arun_compiled(
                     self.target, self.compiled, doc.text, self.options
@@ -276,10 +278,7 @@ class Batch:
                 result = await arun_extraction(
                     self.backend, self.target, self.compiled, doc.text, self.options
                 )
+            self.store(doc, result)
         except Exception as exc:
             return Outcome.of_exception(doc.id, exc, time.perf_counter() - started)
-        return self._finished(doc, result, started)
-
-    def _finished(self, doc: Document, result: Result[Any], started: float) -> Outcome[Any]:
-        self.store(doc, result)
         return Outcome(doc.id, result=result, seconds=time.perf_counter() - started)

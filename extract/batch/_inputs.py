@@ -4,7 +4,6 @@ document once, and what cannot be read as a failed outcome saying why."""
 from __future__ import annotations
 
 import glob
-import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 
 from .._errors import InputError
 from ._engine import Document, Outcome, documents
+from ._jsonl import read_json_lines
 
 _GLOB = set("*?[")
 
@@ -88,39 +88,48 @@ def _file_record(path: str) -> dict[str, Any] | Outcome[Any]:
         return _bad(path, f"cannot read {path}: {exc}")
 
 
-def json_lines(lines: Iterable[str]) -> Iterator[tuple[int, Any, ValueError | None]]:
+def json_lines(lines: Iterable[bytes | str]) -> Iterator[tuple[int, Any, str | None]]:
     """The non-blank lines of a JSON Lines file: ``(line number, value, None)``, or
-    ``(line number, None, the parse error)``."""
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            yield number, json.loads(line), None
-        except ValueError as exc:
-            yield number, None, exc
+    ``(line number, None, why it cannot be read)``; see ``read_json_lines``."""
+    for line in read_json_lines(lines):
+        yield line.number, line.value, line.problem
 
 
 def _jsonl_records(path: str) -> Iterator[dict[str, Any] | Outcome[Any]]:
     try:
-        f = open(path, encoding="utf-8")  # noqa: SIM115 - closed below, read lazily
+        f = open(path, "rb")  # noqa: SIM115 - closed below, read lazily
     except OSError as exc:
-        yield _bad(path, f"cannot read {path}: {exc}")
+        yield _bad(path, f"cannot read {path}: {exc.strerror or exc}")
         return
     with f:
-        number = 0
+        for line in read_json_lines(f):
+            where = f"{path}:{line.number}"
+            record = line.value
+            if line.problem is not None:
+                yield _bad(where, f"line {line.number} is {line.problem}")
+            elif not isinstance(record, dict) or not isinstance(record.get("text"), str):
+                yield _bad(where, f'line {line.number} has no "text" string')
+            elif (problem := _not_text(record)) is not None:
+                yield _bad(where, f"line {line.number} {problem}")
+            else:
+                given = record.get("id")
+                ident = where if given is None else str(given)
+                yield {"id": ident, "text": record["text"], "where": where}
+
+
+def _not_text(record: dict[str, Any]) -> str | None:
+    """Why the id or text cannot be written back out as UTF-8: a lone surrogate
+    (``"\\ud800"`` in the JSON) is not a character."""
+    for name in ("id", "text"):
+        value = record.get(name)
+        if not isinstance(value, str):
+            continue
         try:
-            for number, record, error in json_lines(f):
-                fallback = f"{path}:{number}"
-                if error is not None:
-                    yield _bad(fallback, f"line {number} is not JSON: {error}")
-                    continue
-                if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-                    yield _bad(fallback, f'line {number} has no "text" string')
-                    continue
-                ident = str(record.get("id", fallback))
-                yield {"id": ident, "text": record["text"], "where": fallback}
-        except UnicodeDecodeError as exc:
-            yield _bad(f"{path}:{number + 1}", f"not UTF-8: {exc}")
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            code = ord(value[exc.start])
+            return f'holds a lone surrogate (\\u{code:04x}) in its "{name}", which is not text'
+    return None
 
 
 def _parquet_records(path: str) -> Iterator[dict[str, Any] | Outcome[Any]]:

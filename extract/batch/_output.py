@@ -10,6 +10,8 @@ import time
 from collections.abc import Collection
 from typing import Any, TextIO
 
+from .._errors import UsageError
+
 
 class ResumableOutput:
     """JSON Lines appended and flushed per line, synced to disk at least once a second.
@@ -28,9 +30,15 @@ class ResumableOutput:
         if path is None:
             self._file: TextIO = sys.stdout
             return
-        if os.path.exists(path):
-            self._recover(path, retry)
-        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        # Checked before the first document: a run must not fail after its work is done.
+        if os.path.isdir(path):
+            raise UsageError(f"cannot write {path}: it is a directory")
+        try:
+            if os.path.exists(path):
+                self._recover(path, retry)
+            self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
     def _recover(self, path: str, retry: Collection[str]) -> None:
         with open(path, "rb+") as f:
@@ -61,7 +69,13 @@ class ResumableOutput:
             os.replace(staged, path)  # a crash leaves the old file or the new one, whole
 
     def write(self, line: dict[str, Any]) -> None:
-        self._file.write(json.dumps(line, ensure_ascii=False) + "\n")
+        text = json.dumps(line, ensure_ascii=False)
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate: written as its \u escape
+                text = json.dumps(line)
+        self._file.write(text + "\n")
         self._file.flush()
         if self.path is not None and time.monotonic() - self._synced >= 1.0:
             os.fsync(self._file.fileno())

@@ -81,23 +81,20 @@ class Dataset:
         docs: list[GoldDocument] = []
         left_out = 0
         try:
-            f = open(path, encoding="utf-8")  # noqa: SIM115 - closed by the with below
+            f = open(path, "rb")  # noqa: SIM115 - closed by the with below
         except OSError as exc:
-            raise UsageError(f"cannot read gold data {path}: {exc}") from exc
+            raise UsageError(f"cannot read gold data {path}: {exc.strerror or exc}") from exc
         with f:
-            try:
-                for number, row, error in json_lines(f):
-                    where = f"{path}:{number}"
-                    if error is not None:
-                        raise UsageError(f"{where}: not JSON: {error}")
-                    if not isinstance(row, dict):
-                        raise UsageError(f"{where}: a line must be an object with text and gold")
-                    if row.get("answer") in _LEFT_OUT:
-                        left_out += 1
-                        continue
-                    docs.append(_document(row, where, where, validate))
-            except UnicodeDecodeError as exc:
-                raise UsageError(f"{path}: not UTF-8: {exc}") from exc
+            for number, row, problem in json_lines(f):
+                where = f"{path}:{number}"
+                if problem is not None:
+                    raise UsageError(f"{where}: {problem}")
+                if not isinstance(row, dict):
+                    raise UsageError(f"{where}: a line must be an object with text and gold")
+                if row.get("answer") in _LEFT_OUT:
+                    left_out += 1
+                    continue
+                docs.append(_document(row, where, where, validate))
         return cls(target, docs, left_out)
 
     @classmethod
