@@ -21,26 +21,60 @@ from .batch import Batch, open_cache
 
 
 def load_target(spec: str) -> Any:
-    """``package.module:Name`` -> the object, or a JSON Schema file path -> its dict."""
-    if os.path.isfile(spec) and spec.endswith(".json"):
-        with open(spec, encoding="utf-8") as f:
-            loaded: Any = json.load(f)
-        if _is_test_file(loaded):
-            print(f"{spec}: a schema with test instances; using its 'schema'", file=sys.stderr)
-            return loaded["schema"]
-        return loaded
+    """``package.module:Name`` -> the object, or a JSON Schema file path -> its dict.
+
+    Whatever keeps the spec from giving a target (a missing file, a file that is not
+    JSON, a module that fails to import) is a one-line ``UsageError``.
+    """
+    if spec.endswith(".json") and ":" not in spec:
+        return _schema_file(spec)
     module_name, sep, attr = spec.partition(":")
-    if not sep or not attr:
+    if not sep or not attr or not module_name:
         raise UsageError(f"--schema must be package.module:Name or a .json file, got {spec!r}")
-    sys.path.insert(0, os.getcwd())
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise UsageError(f"cannot import {module_name!r}: {exc}") from exc
+    except SyntaxError as exc:
+        where = f"{exc.filename}, line {exc.lineno}" if exc.filename else "its source"
+        raise UsageError(f"cannot import {module_name!r}: {exc.msg} ({where})") from exc
+    except Exception as exc:  # the module's own code raised while importing
+        raise UsageError(
+            f"cannot import {module_name!r}: it raised {type(exc).__name__}: {exc}"
+        ) from exc
     try:
         return getattr(module, attr)
     except AttributeError:
         raise UsageError(f"{module_name!r} has no attribute {attr!r}") from None
+
+
+def _schema_file(path: str) -> Any:
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read the schema {path}: {exc.strerror or exc}") from exc
+    try:
+        loaded: Any = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"the schema {path} is not UTF-8 (byte {data[exc.start]:#04x} at offset {exc.start})"
+        ) from exc
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"the schema {path} is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from exc
+    except RecursionError as exc:
+        raise UsageError(f"the schema {path} is not JSON: nested too deeply") from exc
+    if _is_test_file(loaded):
+        print(f"{path}: a schema with test instances; using its 'schema'", file=sys.stderr)
+        return loaded["schema"]
+    if not isinstance(loaded, dict | bool):
+        found = type(loaded).__name__
+        raise UsageError(f"the schema {path} must be a JSON object (a JSON Schema), not {found}")
+    return loaded
 
 
 def _is_test_file(loaded: Any) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any
 
@@ -13,6 +12,7 @@ from .._errors import UsageError
 from .._targets import load_target
 from ..ensemble import Ensemble, Member
 from ..evaluation import Dataset, EvalReport, evaluate
+from ._paths import check_writable
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -20,9 +20,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     data = Dataset.from_jsonl(args.data, target)
     # Everything that can be wrong is found before the first document runs.
     baseline = EvalReport.load(args.baseline) if args.baseline else None
-    for path in (args.json, args.html):
-        if path and not os.access(os.path.dirname(os.path.abspath(path)), os.W_OK):
-            raise UsageError(f"extract eval: cannot write {path}")
+    if args.json:
+        check_writable(args.json, "report")
+    if args.html:
+        check_writable(args.html, "page")
     systems = [_system(spec) for spec in args.system or []] or [("default", {})]
     if args.backend and args.model:
         raise UsageError("extract eval: give --model or --backend, not both")

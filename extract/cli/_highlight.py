@@ -10,9 +10,11 @@ from typing import Any
 from .._errors import UsageError
 from ..batch import Document, json_lines, read_inputs
 from ..grounding import highlight_documents
+from ._paths import check_writable
 
 
 def cmd_highlight(args: argparse.Namespace) -> int:
+    check_writable(args.output, "page")
     texts: dict[str, str] = {}
     for item in read_inputs(args.input or []):
         if isinstance(item, Document):
@@ -20,9 +22,11 @@ def cmd_highlight(args: argparse.Namespace) -> int:
     documents: list[tuple[str, str, dict[str, tuple[int, int]]]] = []
     missing = 0
     try:
-        with open(args.data, encoding="utf-8") as f:
+        with open(args.data, "rb") as f:
             for number, line, error in json_lines(f):
-                if error is not None or not isinstance(line, dict) or "id" not in line:
+                if error is not None:
+                    raise UsageError(f"{args.data}:{number}: {error}")
+                if not isinstance(line, dict) or "id" not in line:
                     raise UsageError(f"{args.data}:{number}: not an `extract run` output line")
                 ident = str(line["id"])
                 text = line.get("text", texts.get(ident))
