@@ -4,7 +4,8 @@ ExtractError                   base of everything this package raises
 ├── UsageError                 you called the API wrong (also a TypeError)
 │   └── UnsupportedTypeError   the type cannot be turned into a schema
 ├── ModelLoadError             the model file is missing or not loadable
-├── ContextWindowError         the prompt does not fit the model's context
+├── ContextWindowError         the prompt does not fit the model's context;
+│                              carries the attempts and usage before it
 ├── ExtractionError            the model never produced a valid object;
 │                              carries every attempt
 ├── InputError                 a batch input cannot be read (a missing file, a line
@@ -13,7 +14,15 @@ ExtractError                   base of everything this package raises
 ├── ItemsChangedError          ``iter_items``: the final answer contradicts items
 │                              already given; carries the final result
 ├── ProviderError              a hosted API call failed (after transport retries):
-│                              provider, problem, status code, request id, retryable
+│   │                          provider, problem, status code, request id, retryable,
+│   │                          and the attempts and usage spent before it
+│   └── DeadlineExceededError  the extraction's ``deadline=`` passed (problem
+│                              "timeout"): a ProviderError, so code handling "no
+│                              answer in time" handles it, and a class of its own,
+│                              since the budget was the caller's, not a server's
+├── IngestError                ``ingest``: the database cannot be reached or written
+│                              (down, disk full, a table gone); the failing batch is
+│                              rolled back, the batches before it stay committed
 ├── ParseError                 ``parse()``: a text holds no valid value (also a ValueError)
 └── UnrepairableOutputError    ``repair_json()``: no JSON could be recovered (also a
                                ValueError)
@@ -21,12 +30,15 @@ ExtractError                   base of everything this package raises
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
+
+from ._result import Usage
 
 if TYPE_CHECKING:
     from backends import ProviderFailure
 
-    from ._result import Attempt, Usage
+    from ._result import Attempt
 
 
 class ExtractError(Exception):
@@ -52,12 +64,25 @@ class ModelLoadError(ExtractError):
 
 
 class ContextWindowError(ExtractError):
-    """The prompt (instructions, schema, examples and text) leaves no room to answer."""
+    """The prompt (instructions, schema, examples and text) leaves no room to answer.
 
-    def __init__(self, message: str, *, prompt_tokens: int, context_window: int) -> None:
+    ``attempts`` and ``usage``: what the extraction spent before (a re-ask that grew
+    the prompt past the window comes after answers that were paid for)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        prompt_tokens: int,
+        context_window: int,
+        attempts: Sequence[Attempt] = (),
+        usage: Usage | None = None,
+    ) -> None:
         super().__init__(message)
         self.prompt_tokens = prompt_tokens
         self.context_window = context_window
+        self.attempts = list(attempts)
+        self.usage = usage if usage is not None else Usage()
 
 
 class ExtractionError(ExtractError):
@@ -98,12 +123,24 @@ class ItemsChangedError(ExtractError):
         )
 
 
+class IngestError(ExtractError):
+    """``ingest``/``retry_quarantine`` could not reach or write the database: it is down,
+    its disk is full, a table is gone. Not a record's fault (a record the database
+    refuses is quarantined instead). The batch being written was rolled back and the
+    ones before it stay committed, so running the same ingest again resumes."""
+
+
 class ProviderError(ExtractError):
     """A hosted API failed: rate limited, down, unreachable, or it refused the request.
 
     Retryable failures (429, 5xx, timeouts, lost connections) were already retried
     with backoff; ``retryable`` says whether trying later may help. ``problem`` is one
-    of ``backends.ProviderProblem``. No API key ever appears in the message.
+    of ``backends.ProviderProblem``. ``attempts`` and ``usage``: the model answers of
+    this extraction before the failure (each a repair retry) and the tokens they cost.
+
+    No API key appears in it: not in the message, and not in a chained exception
+    either (the SDK's own exception, which may quote the key, is not kept; its
+    redacted summary is in the message).
     """
 
     def __init__(
@@ -115,6 +152,8 @@ class ProviderError(ExtractError):
         retryable: bool,
         status_code: int | None = None,
         request_id: str | None = None,
+        attempts: Sequence[Attempt] = (),
+        usage: Usage | None = None,
     ) -> None:
         super().__init__(message)
         self.provider = provider
@@ -122,9 +161,16 @@ class ProviderError(ExtractError):
         self.retryable = retryable
         self.status_code = status_code
         self.request_id = request_id
+        self.attempts = list(attempts)
+        self.usage = usage if usage is not None else Usage()
 
     @classmethod
-    def from_failure(cls, failure: ProviderFailure) -> ProviderError:
+    def from_failure(
+        cls,
+        failure: ProviderFailure,
+        attempts: Sequence[Attempt] = (),
+        usage: Usage | None = None,
+    ) -> ProviderError:
         return cls(
             str(failure),
             provider=failure.provider,
@@ -132,7 +178,38 @@ class ProviderError(ExtractError):
             retryable=failure.retryable,
             status_code=failure.status_code,
             request_id=failure.request_id,
+            attempts=attempts,
+            usage=usage,
         )
+
+
+class DeadlineExceededError(ProviderError):
+    """The extraction's ``deadline`` (seconds, across every call, wait and re-ask)
+    passed before a valid answer: ``problem == "timeout"``, ``retryable`` (with more
+    time), ``deadline`` the seconds it had, and the attempts and usage so far."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        deadline: float,
+        attempts: Sequence[Attempt] = (),
+        usage: Usage | None = None,
+        status_code: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            provider=provider,
+            problem="timeout",
+            retryable=True,
+            status_code=status_code,
+            request_id=request_id,
+            attempts=attempts,
+            usage=usage,
+        )
+        self.deadline = deadline
 
 
 ParseFailure = Literal["empty", "no_json", "truncated", "invalid"]

@@ -1,22 +1,21 @@
 """Validate records against a model and load them, batch by batch, losing nothing.
 
 Each batch is one transaction: its valid records are upserted into the table and its
-invalid ones into the quarantine, together or not at all. Loaded rows are keyed by
+invalid ones into the quarantine, together or not at all (``_write``; a value the
+database refuses sends its record alone to the quarantine). Loaded rows are keyed by
 the model's key (or a content hash) and quarantined ones by (source, position, raw),
-so re-running the same input after a crash, a kill or a success adds nothing twice:
-every input record ends up exactly once, loaded or quarantined.
+sources by their resolved path, so re-running the same input after a crash, a kill or
+a success adds nothing twice: every input record ends up exactly once, loaded or
+quarantined.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import gc
-import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import pydantic
@@ -28,20 +27,15 @@ from schemas import schema_key
 from .._errors import UsageError
 from .._repair import UnrepairableOutputError, repair_json
 from .._result import Result
+from ._database import database_errors, open_engine
+from ._fit import Capacity
 from ._report import IngestReport
-from ._sources import SourceRecord, read
+from ._sources import MAX_LINE_BYTES, Invalid, SourceRecord, check_input, is_path, read
 from ._tables import Layout, check_existing, layout
+from ._write import count_invalid, write_batch
 
-
-@dataclass(slots=True)
-class _Invalid:
-    record: SourceRecord
-    reason: str
-    errors: list[dict[str, Any]]
-
-
+_Invalid = Invalid  # the name benchmarks/ingest.py imports
 Progress = Callable[[IngestReport], None]
-_EXAMPLES = 5
 
 
 def ingest(
@@ -55,6 +49,7 @@ def ingest(
     dry_run: bool = False,
     repair: bool = True,
     progress: Progress | None = None,
+    max_line_bytes: int = MAX_LINE_BYTES,
 ) -> IngestReport:
     """Validate ``records`` against ``model`` and load them into ``into``.
 
@@ -63,28 +58,35 @@ def ingest(
     ``postgresql+psycopg://...``) or an SQLAlchemy engine; not needed with ``dry_run``.
     ``key``: the field(s) that identify a record (default: fields marked
     ``json_schema_extra={"primary_key": True}``, else a hash of the content).
+    ``max_line_bytes``: a longer JSON line is quarantined unread.
+
+    Raises ``UsageError`` for an input file that cannot be read or a database that
+    cannot be opened where the URL says, ``IngestError`` when the database fails
+    (down, disk full): the batches before the failing one stay committed.
     """
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         raise UsageError(f"ingest needs a Pydantic model class, not {model!r}")
     if batch_size < 1:
         raise UsageError("batch_size must be >= 1")
+    if max_line_bytes < 1:
+        raise UsageError("max_line_bytes must be >= 1")
+    if is_path(records):
+        check_input(records)  # before any table is created
     keys = (key,) if isinstance(key, str) else key
     version = schema_key(model.model_json_schema())[:16]
     plan = layout(model, table or _default_table(model), keys, version)
     report = IngestReport()
     started = time.perf_counter()
     adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(model)
-    engine = None if dry_run else _engine(into)
-    if engine is not None:
-        check_existing(engine, plan)
-        plan.table.metadata.create_all(engine)
+    engine = None if dry_run else open_engine(into)
     try:
-        for batch in _batches(read(records), batch_size):
+        capacity = None if engine is None else _prepare(engine, plan)
+        for batch in _batches(read(records, max_line_bytes=max_line_bytes), batch_size):
             with collector_paused():
                 outcomes = validate_batch(adapter, batch, repair)
-                if engine is not None:
-                    outcomes = _refuse_nul_on_postgresql(engine, plan, outcomes)
-                    _write(engine, plan, outcomes, report)
+                if engine is not None and capacity is not None:
+                    with database_errors(engine, opening=False):
+                        write_batch(engine, plan, capacity, outcomes, report)
                 else:
                     _count_dry(outcomes, report)
                 del outcomes
@@ -112,52 +114,41 @@ def retry_quarantine(
     keys = (key,) if isinstance(key, str) else key
     version = schema_key(model.model_json_schema())[:16]
     plan = layout(model, table or _default_table(model), keys, version)
-    engine = _engine(into)
-    check_existing(engine, plan)
-    plan.table.metadata.create_all(engine)
+    engine = open_engine(into)
     adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(model)
     report = IngestReport()
     started = time.perf_counter()
     q = plan.quarantine
-    with engine.connect() as conn:
-        rows = conn.execute(sa.select(q.c.id, q.c.source, q.c.position, q.c.raw)).all()
-    for chunk in _batches(iter(rows), batch_size):
-        records = [SourceRecord(r.source, r.position, r.raw) for r in chunk]
-        outcomes = validate_batch(adapter, records, True)
-        outcomes = _refuse_nul_on_postgresql(engine, plan, outcomes)
-        _write(engine, plan, outcomes, report, retry_ids=[r.id for r in chunk])
-        report.read += len(chunk)
-        report.retried += len(chunk)
-    if not isinstance(into, sa.Engine):
-        engine.dispose()
+    try:
+        capacity = _prepare(engine, plan)
+        with database_errors(engine, opening=False):
+            with engine.connect() as conn:
+                query = sa.select(q.c.id, q.c.source, q.c.position, q.c.raw)
+                rows = conn.execute(query).all()
+            for chunk in _batches(iter(rows), batch_size):
+                records = [SourceRecord(r.source, r.position, r.raw) for r in chunk]
+                outcomes = validate_batch(adapter, records, True)
+                ids = [r.id for r in chunk]
+                write_batch(engine, plan, capacity, outcomes, report, retry_ids=ids)
+                report.read += len(chunk)
+                report.retried += len(chunk)
+    finally:
+        if not isinstance(into, sa.Engine):
+            engine.dispose()
     report.seconds = time.perf_counter() - started
     return report
 
 
+def _prepare(engine: sa.Engine, plan: Layout) -> Capacity:
+    """Check or create the tables: the first time the database is reached."""
+    with database_errors(engine, opening=True):
+        check_existing(engine, plan)
+        plan.table.metadata.create_all(engine)
+    return Capacity(plan.fields, engine.dialect.name)
+
+
 def _default_table(model: type[BaseModel]) -> str:
     return model.__name__.lower()
-
-
-def _engine(into: str | sa.Engine | None) -> sa.Engine:
-    if into is None:
-        raise UsageError("into= is required (a database URL or engine) unless dry_run=True")
-    if isinstance(into, sa.Engine):
-        return into
-    try:
-        engine = sa.create_engine(into)
-    except (sa.exc.ArgumentError, ImportError) as exc:
-        raise UsageError(f"cannot use database URL {into!r}: {exc}") from exc
-    if engine.dialect.name == "sqlite":
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
-    return engine
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers work during a load; the busy timeout lets concurrent ingests queue.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
 
 
 def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
@@ -173,14 +164,14 @@ def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
 
 def validate_batch(
     adapter: pydantic.TypeAdapter[Any], batch: list[SourceRecord], repair: bool
-) -> list[SourceRecord | _Invalid]:
+) -> list[SourceRecord | Invalid]:
     """Each record with its ``value`` set, or why it is quarantined.
 
     The loop runs once per record, so the common case (a JSON line that validates)
     is inlined here; everything else goes through ``_validate``.
     """
     validate_json = adapter.validator.validate_json
-    out: list[SourceRecord | _Invalid] = []
+    out: list[SourceRecord | Invalid] = []
     for record in batch:
         if record.problem is None and type(record.payload) is str:
             try:
@@ -214,10 +205,10 @@ def collector_paused() -> Iterator[None]:
 
 def _validate(
     adapter: pydantic.TypeAdapter[Any], record: SourceRecord, repair: bool
-) -> SourceRecord | _Invalid:
+) -> SourceRecord | Invalid:
     """The record with its ``value`` set, or why it is quarantined. Runs per record."""
     if record.problem is not None:
-        return _Invalid(record, "unreadable", [{"msg": record.problem}])
+        return Invalid(record, "unreadable", [{"msg": record.problem}])
     payload = record.payload
     try:
         if isinstance(payload, str):
@@ -238,18 +229,18 @@ def _after_json_failure(
     record: SourceRecord,
     exc: pydantic.ValidationError,
     repair: bool,
-) -> SourceRecord | _Invalid:
+) -> SourceRecord | Invalid:
     """A JSON string that failed validation: repaired and retried if it was bad JSON."""
     if repair and _is_json_error(exc):
         if _cut_off(record.payload, exc):
             # What repair_json would conclude, without its scan: cut-off records are
             # never completed by guessing.
             problem = "the JSON ends before its outermost object or array is closed (cut off?)"
-            return _Invalid(record, "bad JSON (truncated)", [{"msg": problem}])
+            return Invalid(record, "bad JSON (truncated)", [{"msg": problem}])
         try:
             repaired = repair_json(record.payload)
         except UnrepairableOutputError as bad:
-            return _Invalid(record, f"bad JSON ({bad.reason})", [{"msg": str(bad)}])
+            return Invalid(record, f"bad JSON ({bad.reason})", [{"msg": str(bad)}])
         try:
             record.value, record.repaired = adapter.validate_json(repaired.text), True
             return record
@@ -258,9 +249,9 @@ def _after_json_failure(
     return _rejected(record, exc)
 
 
-def _rejected(record: SourceRecord, exc: pydantic.ValidationError) -> _Invalid:
+def _rejected(record: SourceRecord, exc: pydantic.ValidationError) -> Invalid:
     errors = json.loads(exc.json(include_url=False, include_input=False))
-    return _Invalid(record, "bad JSON" if _is_json_error(exc) else "invalid", errors)
+    return Invalid(record, "bad JSON" if _is_json_error(exc) else "invalid", errors)
 
 
 def _cut_off(payload: str, exc: pydantic.ValidationError) -> bool:
@@ -277,199 +268,10 @@ def _is_json_error(exc: pydantic.ValidationError) -> bool:
     return any(e.get("type") == "json_invalid" for e in exc.errors())
 
 
-def _refuse_nul_on_postgresql(engine: sa.Engine, plan: Layout, outcomes: list[Any]) -> list[Any]:
-    """PostgreSQL text cannot hold NUL: such records are quarantined, not fatal."""
-    if engine.dialect.name != "postgresql":
-        return outcomes
-    typed = [f.name for f in plan.fields if f.typed]  # JSON columns escape NUL as \u0000
-    checked = []
-    for outcome in outcomes:
-        if isinstance(outcome, SourceRecord):
-            values = [getattr(outcome.value, name) for name in typed]
-            if any(isinstance(v, str) and "\x00" in v for v in values):
-                error = {"msg": "a text field contains NUL, which PostgreSQL text cannot store"}
-                outcome = _Invalid(outcome, "NUL in text", [error])
-        checked.append(outcome)
-    return checked
-
-
 def _count_dry(outcomes: list[Any], report: IngestReport) -> None:
     for outcome in outcomes:
         if isinstance(outcome, SourceRecord):
             report.loaded += 1
             report.repaired += outcome.repaired
         else:
-            _count_invalid(outcome, report)
-
-
-def _count_invalid(outcome: _Invalid, report: IngestReport) -> None:
-    report.quarantined += 1
-    report.reasons[outcome.reason] += 1
-    if len(report.examples) < _EXAMPLES:
-        first = outcome.errors[0] if outcome.errors else {}
-        where = "/".join(str(p) for p in first.get("loc", ()))
-        text = f"{where}: {first.get('msg', '')}" if where else str(first.get("msg", ""))
-        report.examples.append((outcome.record.source, outcome.record.position, text))
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-def _row(plan: Layout, record: SourceRecord, now: dt.datetime) -> dict[str, Any]:
-    instance = record.value
-    as_json = instance.model_dump(mode="json")
-    as_python = instance.model_dump()
-    content = json.dumps(as_json, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    digest = hashlib.sha256(content.encode()).hexdigest()
-    row = {f.name: as_python[f.name] if f.native else as_json[f.name] for f in plan.fields}
-    if plan.key == ("_key",):
-        row["_key"] = digest
-    row.update(
-        _hash=digest,
-        _schema_version=plan.schema_version,
-        _source=f"{record.source}:{record.position}",
-        _provenance=_provenance(record.payload),
-        _created_at=now,
-        _updated_at=now,
-    )
-    return row
-
-
-def _provenance(payload: Any) -> dict[str, Any] | None:
-    if not isinstance(payload, Result):
-        return None
-    return {
-        "model": payload.model,
-        "attempts": len(payload.attempts),
-        "raw_sha256": hashlib.sha256(payload.raw.encode()).hexdigest(),
-        "completion_tokens": payload.usage.completion_tokens,
-    }
-
-
-def _quarantine_row(plan: Layout, outcome: _Invalid, now: dt.datetime) -> dict[str, Any]:
-    record = outcome.record
-    raw = record.payload
-    if isinstance(raw, Result):
-        raw = raw.raw
-    text = raw if isinstance(raw, str) else json.dumps(raw, default=str, ensure_ascii=False)
-    identity = f"{record.source}\x00{record.position}\x00{text}"
-    return {
-        "id": hashlib.sha256(identity.encode("utf-8", "backslashreplace")).hexdigest(),
-        "source": record.source,
-        "position": record.position,
-        "raw": text,
-        "reason": outcome.reason,
-        "errors": outcome.errors,
-        "schema_version": plan.schema_version,
-        "created_at": now,
-        "retried_at": None,
-    }
-
-
-def _write(
-    engine: sa.Engine,
-    plan: Layout,
-    outcomes: list[Any],
-    report: IngestReport,
-    retry_ids: list[str] | None = None,
-) -> None:
-    now = _now()
-    quarantine = plan.quarantine
-    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
-    repaired = 0
-    bad: list[dict[str, Any]] = []
-    moved: list[str] = []
-    for i, outcome in enumerate(outcomes):
-        if isinstance(outcome, SourceRecord):
-            row = _row(plan, outcome, now)
-            identity = tuple(row[k] for k in plan.key)
-            if identity in rows:
-                report.duplicates += 1  # repeated within this batch: the last one wins
-            rows[identity] = row
-            repaired += outcome.repaired
-            if retry_ids is not None:
-                moved.append(retry_ids[i])
-        else:
-            bad.append(_quarantine_row(plan, outcome, now))
-            _count_invalid(outcome, report)
-    with engine.begin() as conn:
-        existing = _existing_hashes(conn, plan, list(rows))
-        fresh = [r for k, r in rows.items() if k not in existing]
-        changed = [r for k, r in rows.items() if k in existing and existing[k] != r["_hash"]]
-        report.duplicates += len(rows) - len(fresh) - len(changed)
-        report.loaded += len(fresh)
-        report.updated += len(changed)
-        report.repaired += repaired
-        if fresh or changed:
-            _upsert(conn, plan, fresh + changed)
-        if bad and retry_ids is None:
-            _insert_ignore(conn, quarantine, bad, ("id",))
-        elif bad:  # retrying: they stay, with today's errors
-            for row in bad:
-                conn.execute(
-                    sa.update(quarantine)
-                    .where(quarantine.c.id == row["id"])
-                    .values(errors=row["errors"], reason=row["reason"], retried_at=now)
-                )
-        if moved:
-            conn.execute(sa.delete(quarantine).where(quarantine.c.id.in_(moved)))
-
-
-def _existing_hashes(
-    conn: sa.Connection, plan: Layout, keys: list[tuple[Any, ...]]
-) -> dict[tuple[Any, ...], str]:
-    if not keys:
-        return {}
-    table = plan.table
-    columns = [table.c[k] for k in plan.key]
-    if len(columns) == 1:
-        condition = columns[0].in_([k[0] for k in keys])
-    else:
-        condition = sa.tuple_(*columns).in_(keys)
-    query = sa.select(*columns, table.c._hash).where(condition)
-    return {tuple(r[:-1]): r[-1] for r in conn.execute(query)}
-
-
-def _upsert(conn: sa.Connection, plan: Layout, rows: list[dict[str, Any]]) -> None:
-    """Insert, or update rows whose key exists (another ingest may have just added it)."""
-    table = plan.table
-    dialect = conn.dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        from sqlalchemy.dialects import postgresql, sqlite
-
-        # Both dialects spell upsert ON CONFLICT ... DO UPDATE, with the same API.
-        insert: Any = sqlite.insert if dialect == "sqlite" else postgresql.insert
-        statement = insert(table)
-        keep = {*plan.key, "_created_at"}
-        statement = statement.on_conflict_do_update(
-            index_elements=list(plan.key),
-            set_={c.name: statement.excluded[c.name] for c in table.columns if c.name not in keep},
-        )
-        conn.execute(statement, rows)
-        return
-    # Other databases: update what exists, insert the rest (no concurrent-ingest guarantee).
-    for row in rows:
-        condition = sa.and_(*(table.c[k] == row[k] for k in plan.key))
-        values = {k: v for k, v in row.items() if k not in (*plan.key, "_created_at")}
-        if conn.execute(sa.update(table).where(condition).values(values)).rowcount == 0:
-            conn.execute(sa.insert(table).values(row))
-
-
-def _insert_ignore(
-    conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], key: Iterable[str]
-) -> None:
-    dialect = conn.dialect.name
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        conn.execute(sqlite_insert(table).on_conflict_do_nothing(index_elements=list(key)), rows)
-    elif dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        conn.execute(pg_insert(table).on_conflict_do_nothing(index_elements=list(key)), rows)
-    else:
-        for row in rows:
-            found = conn.execute(sa.select(table.c.id).where(table.c.id == row["id"])).first()
-            if found is None:
-                conn.execute(sa.insert(table).values(row))
+            count_invalid(outcome, report)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._errors import UsageError
+
 # A line longer than this is quarantined unread: one runaway line must not exhaust memory.
 MAX_LINE_BYTES = 16 * 1024 * 1024
 _KEEP_OF_LONG_LINE = 1024  # what the quarantine keeps of it
@@ -32,9 +34,18 @@ class SourceRecord:
     repaired: bool = False
 
 
+@dataclass(slots=True)
+class Invalid:
+    """A record that goes to the quarantine, and why."""
+
+    record: SourceRecord
+    reason: str
+    errors: list[dict[str, Any]]
+
+
 def read(records: Any, *, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[SourceRecord]:
     """Records from a path (.jsonl, .json, .csv) or from an iterable of records."""
-    if isinstance(records, (str, os.PathLike)):
+    if is_path(records):
         yield from read_file(Path(records), max_line_bytes=max_line_bytes)
         return
     if isinstance(records, (dict, bytes)):
@@ -56,9 +67,32 @@ def _iterate(records: Any) -> Iterable[Any]:
     return records
 
 
+def is_path(records: Any) -> bool:
+    return isinstance(records, (str, os.PathLike))
+
+
+def check_input(path: str | os.PathLike[str]) -> None:
+    """``UsageError`` unless ``path`` is a file this process can read."""
+    if os.path.isdir(path):
+        raise UsageError(f"{os.fspath(path)} is a directory, not an input file")
+    try:
+        with open(path, "rb"):
+            pass
+    except FileNotFoundError:
+        raise UsageError(f"no such input file: {os.fspath(path)}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read the input file {os.fspath(path)}: {exc.strerror}") from exc
+
+
+def source_name(path: Path) -> str:
+    """The file's resolved path, so that every spelling of it (relative, ``./``, a
+    symlink) names the same source and its records are keyed once. Bytes a file name
+    holds that are not UTF-8 are written as backslash escapes: the name is stored."""
+    return os.fsencode(path.resolve()).decode("utf-8", "backslashreplace")
+
+
 def read_file(path: Path, *, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[SourceRecord]:
-    if not path.is_file():
-        raise FileNotFoundError(f"no such input file: {path}")
+    check_input(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
         yield from _read_csv(path)
@@ -69,7 +103,7 @@ def read_file(path: Path, *, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[S
 
 
 def _read_lines(path: Path, max_line_bytes: int) -> Iterator[SourceRecord]:
-    source = str(path)
+    source = source_name(path)
     with path.open("rb") as f:
         number = 0
         while True:
@@ -96,7 +130,7 @@ def _read_lines(path: Path, max_line_bytes: int) -> Iterator[SourceRecord]:
 
 
 def _read_json_array(path: Path) -> Iterator[SourceRecord]:
-    source = str(path)
+    source = source_name(path)
     try:
         data = json.loads(path.read_bytes())
     except (ValueError, UnicodeDecodeError) as exc:
@@ -110,7 +144,7 @@ def _read_json_array(path: Path) -> Iterator[SourceRecord]:
 
 def _read_csv(path: Path) -> Iterator[SourceRecord]:
     """CSV with a header row; an empty cell is a missing value (the field's default)."""
-    source = str(path)
+    source = source_name(path)
     data = path.read_bytes()
     try:
         text = data.decode("utf-8-sig")

@@ -42,7 +42,13 @@ class _AsText(sa.types.TypeDecorator[Any]):
         return dialect.type_descriptor(self.native)
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        if value is None or dialect.name != "sqlite":
+        if value is None:
+            return value
+        if dialect.name != "sqlite":
+            # timestamptz and timetz hold an instant: a value without a zone is taken
+            # as UTC here, not in the session's zone (which would shift it by server).
+            if isinstance(value, (dt.datetime, dt.time)) and value.utcoffset() is None:
+                return value.replace(tzinfo=dt.timezone.utc)
             return value
         return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
@@ -93,6 +99,29 @@ class FieldColumn:
     name: str  # field name, also the column name
     typed: bool  # a typed column rather than JSON
     native: bool  # bound as the Python value (datetime, UUID...), else as its JSON value
+    kind: str = "json"  # what the column holds, for the capacity checks: see _kind
+
+
+def _kind(column_type: sa.types.TypeEngine[Any] | None) -> str:
+    """ "int", "float", "text", "datetime", "time", "decimal", "json" or "other"."""
+    if column_type is None:
+        return "json"
+    if isinstance(column_type, _AsText):
+        column_type = column_type.native
+    for kind, types_ in _KINDS:
+        if isinstance(column_type, types_):
+            return kind
+    return "other"
+
+
+_KINDS: tuple[tuple[str, type[sa.types.TypeEngine[Any]]], ...] = (
+    ("int", sa.BigInteger),
+    ("float", sa.Float),
+    ("text", sa.Text),
+    ("datetime", sa.DateTime),
+    ("time", sa.Time),
+    ("decimal", sa.Numeric),
+)
 
 
 _NATIVE = (dt.datetime, dt.date, dt.time, decimal.Decimal, uuid.UUID)
@@ -137,7 +166,8 @@ def layout(
                 nullable=name not in key_fields,
             )
         )
-        fields.append(FieldColumn(name, column_type is not None, inner in _NATIVE))
+        native = inner in _NATIVE
+        fields.append(FieldColumn(name, column_type is not None, native, _kind(column_type)))
     if not key_fields:
         columns.insert(0, sa.Column("_key", sa.String(64), primary_key=True))
     columns += [

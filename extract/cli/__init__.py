@@ -34,7 +34,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from pydantic import BaseModel
 
-    from .._ingest import ingest, retry_quarantine
+    from .._ingest import MAX_LINE_BYTES, ingest, retry_quarantine
+    from .._ingest._sources import check_input
 
     model = load_target(args.schema)
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
@@ -50,18 +51,23 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         return 0
     if not args.files:
         raise UsageError("extract ingest: give one or more input files")
+    for path in args.files:  # all of them before any is loaded
+        check_input(path)
     for path in args.files:
         progress = _Progress(path)
-        report = ingest(
-            model,
-            path,
-            args.into,
-            batch_size=args.batch_size,
-            dry_run=args.dry_run,
-            progress=progress,
-            **options,
-        )
-        progress.done()
+        try:
+            report = ingest(
+                model,
+                path,
+                args.into,
+                batch_size=args.batch_size,
+                dry_run=args.dry_run,
+                progress=progress,
+                max_line_bytes=args.max_line_bytes or MAX_LINE_BYTES,
+                **options,
+            )
+        finally:  # an error then starts on a line of its own
+            progress.done()
         print(f"{path}: {report.summary()}", file=sys.stderr)
     return 0
 
@@ -116,6 +122,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ing.add_argument("--table", help="table name (default: the model's name, lower case)")
     ing.add_argument("--key", action="append", help="key field (repeat for a composite key)")
     ing.add_argument("--batch-size", type=int, default=1000)
+    ing.add_argument(
+        "--max-line-bytes",
+        type=int,
+        help="a longer JSON line is quarantined unread (default: 16 MiB)",
+    )
     ing.add_argument("--dry-run", action="store_true", help="validate only, load nothing")
     ing.add_argument(
         "--retry-quarantine", action="store_true", help="re-validate quarantined records"
