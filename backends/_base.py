@@ -73,6 +73,9 @@ class Request:
     # Streaming: told the answer as it is decoded. Backends that cannot stream ignore it
     # (the whole answer comes at once).
     listener: Listener | None = field(default=None, compare=False)
+    # When the whole extraction must be over (``time.monotonic()``), or None: hosted
+    # backends cut their calls and transport retries to it (``backends.Deadline``).
+    deadline: float | None = field(default=None, compare=False)
 
 
 # "repetition": a local decoder stopped an answer that had started repeating itself.
@@ -162,7 +165,11 @@ ProviderProblem = Literal[
 
 
 class ProviderFailure(Exception):
-    """A hosted API call failed (after transport retries, if it was retryable)."""
+    """A hosted API call failed (after transport retries, if it was retryable).
+
+    Raised without a chain (no ``__cause__`` or ``__context__``): the SDK's exception
+    can carry the API key (a server echoing it, the request's headers), so only a
+    redacted summary of it is kept, in the message."""
 
     def __init__(
         self,
@@ -174,6 +181,7 @@ class ProviderFailure(Exception):
         status_code: int | None = None,
         request_id: str | None = None,
         retry_after: float | None = None,
+        deadline_exceeded: bool = False,
     ) -> None:
         super().__init__(message)
         self.provider = provider
@@ -182,3 +190,5 @@ class ProviderFailure(Exception):
         self.status_code = status_code
         self.request_id = request_id
         self.retry_after = retry_after
+        # The caller's deadline ended it (no time left to call or to wait), not the server.
+        self.deadline_exceeded = deadline_exceeded

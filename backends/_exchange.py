@@ -5,17 +5,31 @@ A backend's ``exchange(request)`` is a generator: it yields the keyword argument
 one SDK call, is sent the response (or the ``ProviderFailure`` the call ended in,
 after transport retries), and either yields another call (the OpenAI backend trying
 its next strategy), raises, or returns the ``Completion``.
+
+Each SDK call is bounded as a whole (``read_within`` for a blocking client, ``within``
+for an async one) by the client's timeout, cut to the request's deadline.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import socket
+import threading
+import time
 from collections.abc import Awaitable, Callable, Generator
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 from ._base import Completion, ProviderFailure, Request
-from ._transport import RetryPolicy, acall_with_retries, call_with_retries
+from ._transport import (
+    Deadline,
+    RetryPolicy,
+    acall_with_retries,
+    call_with_retries,
+    timed_out,
+)
 
 Exchange = Generator[dict[str, Any], Any, Completion]
 Sent = TypeVar("Sent")
@@ -50,56 +64,77 @@ async def adrive(
 class HostedCalls:
     """``complete`` and ``acomplete`` for a backend around a sync or an async SDK client.
 
-    Subclasses set ``is_async``, ``sdk`` and ``_retry``, and define ``exchange``,
-    ``_create`` (the SDK call; it returns an awaitable for an async client) and
-    ``_failure`` (an SDK exception as a ``ProviderFailure``, or None if it is not one).
-    ``_prepare``/``_aprepare`` run before the first call (e.g. asking what the server is).
+    Subclasses set ``is_async``, ``sdk``, ``_provider``, ``_retry`` and ``_timeout``
+    (the whole-call bound, from the client's timeout), and define ``exchange``,
+    ``_create`` (one SDK call given the seconds it may take; for an async client it
+    returns an awaitable) and ``_failure`` (an SDK exception as a ``ProviderFailure``,
+    or None if it is not one). ``_prepare``/``_aprepare`` run before the first call
+    (e.g. asking what the server is), within the same deadline.
     """
 
     is_async: bool
     sdk: str
+    _provider: str
     _retry: RetryPolicy
+    _timeout: float | None = None
 
     def exchange(self, request: Request) -> Exchange:
         raise NotImplementedError
 
-    def _create(self, params: dict[str, Any]) -> Any:
+    def _create(self, params: dict[str, Any], seconds: float | None) -> Any:
         raise NotImplementedError
 
     def _failure(self, exc: BaseException) -> ProviderFailure | None:
         raise NotImplementedError
 
-    def _prepare(self) -> None:
+    def _prepare(self, deadline: Deadline) -> None:
         return None
 
-    async def _aprepare(self) -> None:
+    async def _aprepare(self, deadline: Deadline) -> None:
         return None
 
     def complete(self, request: Request) -> Completion:
         if self.is_async:
             return _blocking(self, request)
-        self._prepare()
-        return drive(self.exchange(request), self._call)
+        deadline = Deadline(request.deadline)
+        self._prepare(deadline)
+        return drive(self.exchange(request), functools.partial(self._call, deadline=deadline))
 
     async def acomplete(self, request: Request) -> Completion:
         if not self.is_async:
             return await asyncio.to_thread(self.complete, request)
-        await self._aprepare()
-        return await adrive(self.exchange(request), self._acall)
+        deadline = Deadline(request.deadline)
+        await self._aprepare(deadline)
+        call = functools.partial(self._acall, deadline=deadline)
+        return await adrive(self.exchange(request), call)
 
-    def _call(self, params: dict[str, Any]) -> Any:
+    def _call(self, params: dict[str, Any], deadline: Deadline) -> Any:
         """The response, or the failure the exchange decides about."""
         try:
             return call_with_retries(
-                functools.partial(self._create, params), self._failure, self._retry
+                functools.partial(self._create, params),
+                self._failure,
+                self._retry,
+                provider=self._provider,
+                deadline=deadline,
+                timeout=self._timeout,
             )
         except ProviderFailure as failure:
             return failure
 
-    async def _acall(self, params: dict[str, Any]) -> Any:
+    async def _acall(self, params: dict[str, Any], deadline: Deadline) -> Any:
+        async def call(seconds: float | None) -> Any:
+            return await within(seconds, self._create(params, seconds), self._provider)
+
         try:
-            call = functools.partial(self._create, params)
-            return await acall_with_retries(call, self._failure, self._retry)
+            return await acall_with_retries(
+                call,
+                self._failure,
+                self._retry,
+                provider=self._provider,
+                deadline=deadline,
+                timeout=self._timeout,
+            )
         except ProviderFailure as failure:
             return failure
 
@@ -111,3 +146,87 @@ def _blocking(backend: HostedCalls, request: Request) -> Completion:
     except RuntimeError:
         return asyncio.run(backend.acomplete(request))
     raise RuntimeError(f"an async {backend.sdk} client inside an event loop: use arun/aextract")
+
+
+async def within(seconds: float | None, made: Awaitable[Answer], provider: str) -> Answer:
+    """``made`` awaited for at most ``seconds`` (cancelled after, which closes its
+    request); then a retryable timeout failure, raised without the cancellation chained."""
+    if seconds is None:
+        return await made
+    try:
+        return await asyncio.wait_for(made, seconds)
+    except asyncio.TimeoutError:
+        pass
+    raise timed_out(provider, seconds)
+
+
+def read_within(
+    opened: AbstractContextManager[Any],
+    seconds: float | None,
+    read: Callable[[Any], Answer],
+    provider: str,
+) -> Answer:
+    """A blocking SDK call bounded as a whole: ``opened`` (an SDK
+    ``with_streaming_response`` call) sends the request and reads the response's head,
+    each read bounded by the call's own timeout; ``read`` then reads the body while a
+    watchdog stands by to cut the connection once ``seconds`` have passed since the
+    call began, so a body trickled a byte at a time cannot hold it.
+
+    What the watchdog cannot reach: a response head trickled just as slowly (each read
+    is still bounded), and a transport without a socket of its own (e.g. a mock).
+    """
+    if seconds is None:
+        with opened as response:
+            return read(response)
+    started = time.monotonic()
+    with opened as response:
+        watchdog = _Watchdog(response.http_response, seconds - (time.monotonic() - started))
+        try:
+            return read(response)
+        except Exception:
+            if not watchdog.fired:
+                raise
+        finally:
+            watchdog.stop()
+    raise timed_out(provider, seconds)  # outside the except: the cut read is not chained
+
+
+class _Watchdog:
+    """Shuts a response's connection down ``seconds`` from now unless stopped first.
+
+    Shutting the socket down (not closing it) is what wakes a read blocked in another
+    thread at once; the connection is then dropped from the pool as broken.
+    """
+
+    def __init__(self, http_response: Any, seconds: float) -> None:
+        self.fired = False
+        self._response = http_response
+        self._lock = threading.Lock()
+        self._done = False
+        self._timer = threading.Timer(max(seconds, 0.0), self._cut)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _cut(self) -> None:
+        with self._lock:  # never after stop(): that connection may be back in the pool
+            if self._done:
+                return
+            self.fired = True
+            _shut_down(self._response)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._done = True
+        self._timer.cancel()
+
+
+def _shut_down(http_response: Any) -> None:
+    if getattr(http_response, "http_version", "") == "HTTP/2":
+        return  # one connection carries other requests too: left to the read timeout
+    stream = getattr(http_response, "extensions", {}).get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if isinstance(sock, socket.socket):
+        # The plain socket's shutdown, under TLS too, wakes the blocked read; an
+        # OSError means it is already closed.
+        with contextlib.suppress(OSError):
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)

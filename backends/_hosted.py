@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from collections.abc import Callable
@@ -14,6 +15,8 @@ from schemas import (
     openai_strict_schema,
     tool_schema,
 )
+
+from ._transport import DEFAULT_TIMEOUT_SECONDS
 
 Strategy = Literal["tools_strict", "json_schema", "tools", "json_object", "prompt"]
 STRATEGIES: tuple[Strategy, ...] = ("tools_strict", "json_schema", "tools", "json_object", "prompt")
@@ -68,8 +71,13 @@ def parse_strategy(value: str) -> Strategy:
 
 def client_options(options: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """Takes the SDK client's options (key, URL, timeout) out of ``options``, and
-    whether an async client is wanted; what is left is for the backend."""
+    whether an async client is wanted; what is left is for the backend. The timeout
+    bounds each whole call: ``DEFAULT_TIMEOUT_SECONDS`` (120 s) unless given
+    (``timeout=None``: unbounded)."""
     taken: dict[str, Any] = {
         k: options.pop(k) for k in ("api_key", "base_url", "timeout") if k in options
     }
+    timeout = taken.setdefault("timeout", DEFAULT_TIMEOUT_SECONDS)
+    if isinstance(timeout, (int, float)) and not (timeout > 0 and math.isfinite(timeout)):
+        raise ValueError(f"timeout must be a number of seconds > 0 or None, not {timeout!r}")
     return taken, bool(options.pop("asynchronous", False))

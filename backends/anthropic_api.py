@@ -15,10 +15,10 @@ from typing import Any
 
 from ._anthropic_stream import Assembled
 from ._base import Capabilities, Completion, FinishReason, Message, ProviderFailure, Request
-from ._exchange import Exchange, HostedCalls
+from ._exchange import Exchange, HostedCalls, read_within
 from ._hosted import client_options, plain_schemas, tool_name
 from ._streamed import acollect, collect
-from ._transport import RetryPolicy, sdk_failure
+from ._transport import RetryPolicy, attempt_seconds, call_timeout, sdk_failure
 
 
 class AnthropicBackend(HostedCalls):
@@ -35,6 +35,8 @@ class AnthropicBackend(HostedCalls):
         self._client = client.with_options(max_retries=0)  # our retry policy, not theirs
         self._secret: str | None = getattr(client, "api_key", None)
         self._retry = retry or RetryPolicy()
+        self._timeout = attempt_seconds(client.timeout)  # bounds each whole call
+        self._provider = "anthropic"
         self._schemas = plain_schemas()
         # Newer SDKs (and models) take no sampling parameters: send them only if known.
         accepted = inspect.signature(self._client.messages.create).parameters
@@ -42,7 +44,10 @@ class AnthropicBackend(HostedCalls):
 
     @classmethod
     def from_name(cls, model: str, **options: Any) -> AnthropicBackend:
-        """``"anthropic:MODEL"``: a client from the environment (``ANTHROPIC_API_KEY``)."""
+        """``"anthropic:MODEL"``: a client from the environment (``ANTHROPIC_API_KEY``).
+
+        ``timeout`` bounds each whole call (request, wait and answer): 120 s
+        (``DEFAULT_TIMEOUT_SECONDS``) unless given; ``None`` leaves calls unbounded."""
         import anthropic
 
         sdk_options, asynchronous = client_options(options)
@@ -71,14 +76,22 @@ class AnthropicBackend(HostedCalls):
             raise answer
         return self._completion(answer, request, time.perf_counter() - started)
 
-    def _create(self, params: dict[str, Any]) -> Any:
+    def _create(self, params: dict[str, Any], seconds: float | None) -> Any:
         params = dict(params)
         listener = params.pop("_listener", None)
-        made = self._client.messages.create(**params)
-        if listener is None:
-            return made
-        assembled = Assembled(listener)
-        return acollect(made, assembled) if self.is_async else collect(made, assembled)
+        if seconds is not None:
+            params["timeout"] = call_timeout(self._client.timeout, seconds)
+        messages = self._client.messages
+        if self.is_async:  # bounded by the caller (``within``)
+            made = messages.create(**params)
+            return made if listener is None else acollect(made, Assembled(listener))
+
+        def read(response: Any) -> Any:
+            parsed = response.parse()
+            return parsed if listener is None else collect(parsed, Assembled(listener))
+
+        opened = messages.with_streaming_response.create(**params)
+        return read_within(opened, seconds, read, self._provider)
 
     def _params(self, request: Request) -> dict[str, Any]:
         schema = self._schemas(request.schema)
@@ -137,7 +150,7 @@ class AnthropicBackend(HostedCalls):
     def _failure(self, exc: BaseException) -> ProviderFailure | None:
         """The SDK's exception as a ``ProviderFailure``; every ``AnthropicError`` is mapped."""
         sdk = self._anthropic
-        return sdk_failure(exc, sdk, sdk.AnthropicError, "anthropic", self._secret)
+        return sdk_failure(exc, sdk, sdk.AnthropicError, self._provider, self._secret)
 
 
 def _messages(messages: tuple[Message, ...], name: str) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from typing import Any
 
 from ._base import Capabilities, Completion, FinishReason, Message, ProviderFailure, Request
 from ._exchange import Exchange, HostedCalls
-from ._transport import RetryPolicy, status_failure
+from ._transport import RetryPolicy, status_failure, summary
 
 # instructor's mode -> our strategy for an unwrapped OpenAI client; modes not named here
 # (TOOLS, PARALLEL_TOOLS...) leave the choice to the server's profile.
@@ -83,6 +83,10 @@ class InstructorBackend(HostedCalls):
         # names, which litellm and most providers take. create_kwargs replaces them.
         self._create_kwargs = create_kwargs
         self._retry = retry or RetryPolicy()
+        # The provider's key, when its client shows one: redacted from every message.
+        self._secret: str | None = getattr(getattr(client, "client", None), "api_key", None)
+        if not isinstance(self._secret, str):
+            self._secret = None
 
     def __repr__(self) -> str:
         return f"InstructorBackend({self.name!r})"
@@ -103,7 +107,9 @@ class InstructorBackend(HostedCalls):
             raise answer
         return self._completion(answer, time.perf_counter() - started, request.max_tokens)
 
-    def _create(self, params: dict[str, Any]) -> Any:
+    def _create(self, params: dict[str, Any], seconds: float | None) -> Any:
+        # Whatever the provider, no per-call timeout reaches it from here: an async
+        # client's call is bounded by the caller, a blocking one only between calls.
         return self._client.create(**params)
 
     def _params(self, request: Request) -> dict[str, Any]:
@@ -151,7 +157,7 @@ class InstructorBackend(HostedCalls):
             return None  # KeyboardInterrupt, cancellation: not ours to turn into errors
         status = getattr(exc, "status_code", None)
         if isinstance(status, int):
-            return status_failure(exc, self._provider, None)
+            return status_failure(exc, self._provider, self._secret)
         kind = type(exc).__name__
         if isinstance(exc, TimeoutError) or "Timeout" in kind:
             problem, retryable = "timeout", True
@@ -160,7 +166,7 @@ class InstructorBackend(HostedCalls):
         else:
             problem, retryable = "other", False
         return ProviderFailure(
-            f"{self._provider}: {problem}: {kind}: {exc}",
+            f"{self._provider}: {problem}: {summary(exc, self._secret)}",
             provider=self._provider,
             problem=problem,  # type: ignore[arg-type]
             retryable=retryable,

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 from schemas import ProviderSchema
 
 from ._base import Capabilities, Completion, FinishReason, Message, ProviderFailure, Request
-from ._exchange import Exchange, HostedCalls
+from ._exchange import Exchange, HostedCalls, read_within, within
 from ._hosted import (
     Strategy,
     client_options,
@@ -31,9 +31,15 @@ from ._openai_stream import Assembled
 from ._server_kind import profile_from_models
 from ._streamed import acollect, collect
 from ._transport import (
+    NO_DEADLINE,
+    Deadline,
     RetryPolicy,
+    attempt_seconds,
+    call_timeout,
     sdk_failure,
 )
+
+PROBE_SECONDS = 10.0  # GET /models, at most (and never longer than the timeout)
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,7 @@ class OpenAIBackend(HostedCalls):
         self._identifying = threading.Lock()
         self._working: Strategy | None = None
         self._retry = retry or RetryPolicy()
+        self._timeout = attempt_seconds(client.timeout)  # bounds each whole call
         self._provider = provider
         self._host = host
         self._strict = strict_schemas()
@@ -136,34 +143,55 @@ class OpenAIBackend(HostedCalls):
         if found is not None:
             self._use_profile(PROFILES[found])
 
-    def _list_models(self) -> Any:
+    def _probe_seconds(self, deadline: Deadline) -> float | None:
+        """How long ``GET /models`` may take: ``PROBE_SECONDS``, cut to the timeout and
+        to what the deadline leaves; None when it leaves nothing (no probe then)."""
+        seconds = deadline.bound(
+            min(PROBE_SECONDS, self._timeout or PROBE_SECONDS), time.monotonic()
+        )
+        return seconds if seconds else None
+
+    def _list_models(self, seconds: float) -> Any:
         """``GET /models``, once, short and not retried: the answer, or a coroutine of it."""
         self._unidentified = False
-        return self._client.with_options(timeout=10.0).models.with_raw_response.list()
+        models = self._client.models
+        timeout = call_timeout(self._client.timeout, seconds)
+        if self.is_async:
+            return within(seconds, models.with_raw_response.list(timeout=timeout), self._provider)
 
-    def identify(self) -> None:
+        def read(response: Any) -> Any:
+            response.read()
+            return response
+
+        opened = models.with_streaming_response.list(timeout=timeout)
+        return read_within(opened, seconds, read, self._provider)
+
+    def identify(self, deadline: Deadline = NO_DEADLINE) -> None:
         """Ask the server once which kind it is (``GET /models``); no answer changes nothing."""
         with self._identifying:  # threads of one batch wait for the first one's answer
-            if not self._unidentified:
+            if not self._unidentified or (seconds := self._probe_seconds(deadline)) is None:
                 return
             try:
-                answer = self._list_models()
+                answer = self._list_models(seconds)
             except Exception:  # a server without /models is a generic server
                 return
             self._identified(answer)
 
-    async def aidentify(self) -> None:
-        if not self._unidentified:
+    async def aidentify(self, deadline: Deadline = NO_DEADLINE) -> None:
+        if not self._unidentified or (seconds := self._probe_seconds(deadline)) is None:
             return
         try:
-            answer = await self._list_models()
+            answer = await self._list_models(seconds)
         except Exception:  # a server without /models is a generic server
             return
         self._identified(answer)
 
     @classmethod
     def from_name(cls, model: str, **options: Any) -> OpenAIBackend:
-        """``"openai:MODEL"``: a client from the environment (``OPENAI_API_KEY``...)."""
+        """``"openai:MODEL"``: a client from the environment (``OPENAI_API_KEY``...).
+
+        ``timeout`` bounds each whole call (request, wait and answer): 120 s
+        (``DEFAULT_TIMEOUT_SECONDS``) unless given; ``None`` leaves calls unbounded."""
         import openai
 
         sdk_options, asynchronous = client_options(options)
@@ -193,11 +221,11 @@ class OpenAIBackend(HostedCalls):
         """The strategy in use: the first one the server accepted, else the first to try."""
         return self._working or self._strategies[0]
 
-    def _prepare(self) -> None:
-        self.identify()
+    def _prepare(self, deadline: Deadline) -> None:
+        self.identify(deadline)
 
-    async def _aprepare(self) -> None:
-        await self.aidentify()
+    async def _aprepare(self, deadline: Deadline) -> None:
+        await self.aidentify(deadline)
 
     def exchange(self, request: Request) -> Exchange:
         for strategy in self._candidates():
@@ -211,14 +239,22 @@ class OpenAIBackend(HostedCalls):
             return self._accepted(answer, strategy, schema, started, request)
         raise AssertionError("unreachable")  # pragma: no cover - the last strategy raises
 
-    def _create(self, params: dict[str, Any]) -> Any:
+    def _create(self, params: dict[str, Any], seconds: float | None) -> Any:
         params = dict(params)
         listener = params.pop("_listener", None)
-        made = self._client.chat.completions.create(**params)
-        if listener is None:
-            return made
-        assembled = Assembled(listener)
-        return acollect(made, assembled) if self.is_async else collect(made, assembled)
+        if seconds is not None:
+            params["timeout"] = call_timeout(self._client.timeout, seconds)
+        completions = self._client.chat.completions
+        if self.is_async:  # bounded by the caller (``within``)
+            made = completions.create(**params)
+            return made if listener is None else acollect(made, Assembled(listener))
+
+        def read(response: Any) -> Any:
+            parsed = response.parse()
+            return parsed if listener is None else collect(parsed, Assembled(listener))
+
+        opened = completions.with_streaming_response.create(**params)
+        return read_within(opened, seconds, read, self._provider)
 
     # -- requests ---------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from ._api import (
 )
 from ._errors import (
     ContextWindowError,
+    DeadlineExceededError,
     ExtractError,
     ExtractionError,
     IngestError,
@@ -68,6 +69,7 @@ __all__ = [
     "CharQuote",
     "ContextWindowError",
     "Dataset",
+    "DeadlineExceededError",
     "Ensemble",
     "EvalReport",
     "ExtractError",

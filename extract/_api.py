@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 import threading
@@ -15,7 +16,7 @@ from ._errors import ContextWindowError, ModelLoadError, UsageError
 from ._long import chunked_steps
 from ._loop import Options, arun_extraction, run_extraction
 from ._model import default_model_path
-from ._options import compile_target, parse_options
+from ._options import check_deadline, compile_target, parse_options
 from ._result import Result
 from .batch import (
     Batch,
@@ -55,14 +56,27 @@ class Extractor:
     built by ``instructor`` (``from_openai``, ``from_litellm``, ``from_provider``...), any object
     implementing ``backends.Backend``, or ``None`` for the embedded default model.
     Hosted options: ``base_url`` (OpenAI-compatible servers), ``profile``, ``strategy``,
-    ``retry`` (a ``backends.RetryPolicy``), ``api_key``, ``timeout``, ``asynchronous``.
+    ``retry`` (a ``backends.RetryPolicy``), ``api_key``, ``timeout`` (seconds each whole
+    call may take; for ``"openai:MODEL"``/``"anthropic:MODEL"`` 120 s unless given, for
+    your own client its own timeout), ``asynchronous``.
+    ``deadline``: seconds each extraction may take in all (calls, transport retries and
+    re-asks), else ``DeadlineExceededError``; a ``deadline=`` per call overrides it.
     ``rate_limit``: a ``RateLimit`` every request of this extractor waits for; give the
     same one to several extractors that share an API key.
     """
 
+    deadline: float | None = None  # seconds per extraction; None: none
+
     def __init__(
-        self, model: Any = None, /, *, rate_limit: RateLimit | None = None, **backend_options: Any
+        self,
+        model: Any = None,
+        /,
+        *,
+        rate_limit: RateLimit | None = None,
+        deadline: float | None = None,
+        **backend_options: Any,
     ) -> None:
+        self.deadline = check_deadline(deadline)
         if model is None and "model" in backend_options:  # Extractor(model="x.gguf")
             model = backend_options.pop("model")
         if rate_limit is not None and not isinstance(rate_limit, RateLimit):
@@ -74,6 +88,12 @@ class Extractor:
 
     def __repr__(self) -> str:
         return f"Extractor({self.backend.name!r})"
+
+    def _deadlined(self, options: Options) -> Options:
+        """``options`` with this extractor's deadline, unless they name their own."""
+        if options.deadline is None and self.deadline is not None:
+            return dataclasses.replace(options, deadline=self.deadline)
+        return options
 
     @property
     def name(self) -> str:
@@ -116,6 +136,8 @@ class Extractor:
         parsed = parse_options(target, options)
         grows = growing_rule(compiled.json_schema, strings, whole)
 
+        parsed = self._deadlined(parsed)
+
         def run(prepare: Callable[[Request], Request]) -> Result[Any]:
             return run_extraction(self.backend, target, compiled, text, parsed, prepare)
 
@@ -135,6 +157,8 @@ class Extractor:
         compiled = compile_target(target)
         parsed = parse_options(target, options)
         grows = growing_rule(compiled.json_schema, strings, whole)
+
+        parsed = self._deadlined(parsed)
 
         async def arun(prepare: Callable[[Request], Request]) -> Result[Any]:
             return await arun_extraction(self.backend, target, compiled, text, parsed, prepare)
@@ -169,6 +193,7 @@ class Extractor:
     ) -> Result[Any]:
         """``run`` with the target compiled, options parsed and text checked; a text
         longer than the model's context is read chunk by chunk (``_long``)."""
+        options = self._deadlined(options)
         try:
             return run_extraction(self.backend, target, compiled, text, options)
         except ContextWindowError as exc:
@@ -185,6 +210,7 @@ class Extractor:
     async def arun_compiled(
         self, target: Any, compiled: CompiledSchema, text: str, options: Options
     ) -> Result[Any]:
+        options = self._deadlined(options)
         try:
             return await arun_extraction(self.backend, target, compiled, text, options)
         except ContextWindowError as exc:
@@ -283,6 +309,7 @@ class Extractor:
     ) -> Batch:
         """What ``run_many`` and the CLI run documents with: this extractor's loop
         through the batch's cache and rate limit."""
+        options = self._deadlined(options)
         return Batch(self.backend, target, compiled, options, cache, limit, owns_cache)
 
     @overload

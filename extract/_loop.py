@@ -1,11 +1,15 @@
-"""The retry-and-repair loop: call, validate, quote the errors back, repeat."""
+"""The retry-and-repair loop: call, validate, quote the errors back, repeat.
+
+It also ends every extraction that fails for a reason outside the answers (the
+provider failed, the prompt outgrew the context, the deadline passed) with an error
+that carries the attempts and usage spent until then.
+"""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +23,10 @@ from backends import (
     adrive,
     drive,
 )
+from backends._transport import Deadline
 from schemas import CompiledSchema, ConstraintReport, Invalid, grounded_values, tool_schema
 
-from ._errors import ContextWindowError, ExtractionError, ProviderError
+from ._errors import ContextWindowError, DeadlineExceededError, ExtractionError, ProviderError
 from ._prompt import build_messages, repair_messages
 from ._repair import UnrepairableOutputError, repair_json
 from ._result import Attempt, Result, Usage
@@ -45,9 +50,14 @@ class Options:
     # (names, types, descriptions) at about 40% of its tokens (see the README's speed
     # section for what each scores).
     prompt: str = "schema"
+    # Seconds the whole extraction may take, every call, transport retry and re-ask
+    # included (None: no limit but each call's timeout).
+    deadline: float | None = None
 
 
-Steps = Generator[Request, Completion, Result[Any]]
+# What a call ends in: the answer, or the failure the loop turns into the error.
+Answer = Completion | ProviderFailure | ContextWindowExceeded
+Steps = Generator[Request, Answer, Result[Any]]
 
 
 def run_extraction(
@@ -61,9 +71,11 @@ def run_extraction(
     """The loop, driven with blocking calls; ``prepare`` sees each request first (the
     stream attaches its listener there)."""
 
-    def call(request: Request) -> Completion:
-        with _mapped_backend_errors():
+    def call(request: Request) -> Answer:
+        try:
             return backend.complete(prepare(request) if prepare else request)
+        except (ProviderFailure, ContextWindowExceeded) as failure:
+            return failure
 
     return drive(extraction_steps(backend, target, compiled, text, options), call)
 
@@ -78,23 +90,55 @@ async def arun_extraction(
 ) -> Result[Any]:
     """The same loop, awaiting the backend; cancelling it cancels the request in flight."""
 
-    async def call(request: Request) -> Completion:
-        with _mapped_backend_errors():
+    async def call(request: Request) -> Answer:
+        try:
             return await acomplete(backend, prepare(request) if prepare else request)
+        except (ProviderFailure, ContextWindowExceeded) as failure:
+            return failure
 
     return await adrive(extraction_steps(backend, target, compiled, text, options), call)
 
 
-@contextmanager
-def _mapped_backend_errors() -> Iterator[None]:
-    try:
-        yield
-    except ContextWindowExceeded as exc:
-        raise ContextWindowError(
-            str(exc), prompt_tokens=exc.prompt_tokens, context_window=exc.context_window
-        ) from exc
-    except ProviderFailure as exc:
-        raise ProviderError.from_failure(exc) from exc
+def ended(
+    failure: ProviderFailure | ContextWindowExceeded,
+    attempts: Sequence[Attempt],
+    usage: Usage,
+    deadline: float | None,
+) -> Exception:
+    """The error a failed call ends the extraction with, carrying what was spent."""
+    if isinstance(failure, ContextWindowExceeded):
+        return ContextWindowError(
+            str(failure),
+            prompt_tokens=failure.prompt_tokens,
+            context_window=failure.context_window,
+            attempts=attempts,
+            usage=usage,
+        )
+    if failure.deadline_exceeded and deadline is not None:
+        return DeadlineExceededError(
+            f"the deadline of {deadline:g} s passed after {len(attempts)} answer(s): {failure}",
+            provider=failure.provider,
+            deadline=deadline,
+            attempts=attempts,
+            usage=usage,
+            status_code=failure.status_code,
+            request_id=failure.request_id,
+        )
+    return ProviderError.from_failure(failure, attempts, usage)
+
+
+def _past_deadline(
+    backend: Backend, attempts: Sequence[Attempt], usage: Usage, deadline: float
+) -> DeadlineExceededError:
+    last = f"; last attempt: {attempts[-1].errors[0]}" if attempts and attempts[-1].errors else ""
+    return DeadlineExceededError(
+        f"the deadline of {deadline:g} s passed after {len(attempts)} answer(s) with no "
+        f"valid one{last}",
+        provider=backend.name,
+        deadline=deadline,
+        attempts=attempts,
+        usage=usage,
+    )
 
 
 def extraction_steps(
@@ -102,10 +146,13 @@ def extraction_steps(
 ) -> Steps:
     """The retry-and-repair loop without I/O: yields requests, is sent completions.
 
-    One loop for blocking and async callers. Transport failures never reach it (the
-    backends retry those); every attempt here is a model answer, and costs a retry.
+    One loop for blocking and async callers. Transport failures are retried by the
+    backends; what reaches it is a model answer (each costs a retry) or the failure a
+    call ended in, raised as the typed error with the attempts and usage so far. The
+    deadline reaches the backend with each request and is checked before each re-ask.
     """
     started = time.perf_counter()
+    deadline = Deadline.after(options.deadline, time.monotonic())
     messages = build_messages(
         compiled.json_schema,
         text,
@@ -119,6 +166,8 @@ def extraction_steps(
     max_tokens = options.max_tokens
     retries = options.max_retries if backend.capabilities.reads_prompt else 0
     for number in range(retries + 1):
+        if number and options.deadline is not None and deadline.expired(time.monotonic()):
+            raise _past_deadline(backend, attempts, usage, options.deadline)
         request = Request(
             messages,
             compiled,
@@ -127,9 +176,12 @@ def extraction_steps(
             seed=(options.seed or 0) + number,
             grounding=text if compiled.grounded else None,
             document=text,
+            deadline=deadline.at,
         )
         call_started = time.perf_counter()
         completion = yield request
+        if not isinstance(completion, Completion):
+            raise ended(completion, attempts, usage, options.deadline) from completion
         step = Usage(
             completion.prompt_tokens,
             completion.completion_tokens,

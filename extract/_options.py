@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,8 +22,22 @@ def compile_target(target: Any) -> CompiledSchema:
 
 OPTION_NAMES = (
     "max_retries", "temperature", "max_tokens", "instructions", "examples", "seed",
-    "chunk_size", "chunk_overlap", "max_chunks", "prompt",
+    "chunk_size", "chunk_overlap", "max_chunks", "prompt", "deadline",
 )  # fmt: skip
+
+
+def check_deadline(deadline: object) -> float | None:
+    """``deadline=``: seconds for the whole extraction (a finite number > 0), or None."""
+    if deadline is None:
+        return None
+    if (
+        isinstance(deadline, bool)
+        or not isinstance(deadline, (int, float))
+        or not math.isfinite(deadline)
+        or deadline <= 0
+    ):
+        raise UsageError(f"deadline must be a number of seconds > 0 or None, not {deadline!r}")
+    return float(deadline)
 
 
 def parse_options(target: Any, options: dict[str, Any]) -> Options:
@@ -48,6 +63,7 @@ def parse_options(target: Any, options: dict[str, Any]) -> Options:
         raise UsageError("chunk_overlap must be an int >= 0 (characters)")
     if not isinstance(parsed.max_chunks, int) or parsed.max_chunks < 1:
         raise UsageError("max_chunks must be an int >= 1")
+    check_deadline(parsed.deadline)
     if parsed.prompt not in PROMPTS:
         raise UsageError(f"prompt must be one of {list(PROMPTS)}, not {parsed.prompt!r}")
     return parsed

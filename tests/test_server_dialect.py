@@ -288,7 +288,7 @@ def test_a_request_cut_off_then_refused_says_the_server_went_away() -> None:
         ]
     )
 
-    def call() -> None:
+    def call(seconds: float | None) -> None:
         raise next(errors)
 
     with pytest.raises(ProviderFailure, match="went away during this request") as caught:
@@ -306,7 +306,7 @@ def test_a_request_cut_off_then_refused_says_the_server_went_away() -> None:
 def test_other_connection_failures_are_not_called_a_dead_server(causes: list[Exception]) -> None:
     errors = iter(_connection_error(c) for c in causes)
 
-    def call() -> None:
+    def call(seconds: float | None) -> None:
         raise next(errors)
 
     with pytest.raises(ProviderFailure) as caught:
