@@ -15,8 +15,11 @@ import datetime as dt
 import json
 import math
 import os
+import random
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +29,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel, Field
 
 import extract
 from tests import fault_counts
@@ -377,3 +381,57 @@ def test_an_integer_spelled_as_a_float_beyond_64_bits_is_quarantined(
     path.write_bytes(content + b"\n")
     report = extract.ingest(Edge, path, into=f"sqlite:///{tmp_path / 'f.db'}", table="f")
     assert report.accounted and report.quarantined == 1
+
+
+def test_cli_killed_at_random_points_then_rerun_accounts_for_every_line_once(
+    tmp_path: Path,
+) -> None:
+    rng = random.Random(20261207)  # random kill points, the same every run
+    (tmp_path / "models.py").write_text(
+        "from pydantic import BaseModel, Field\n"
+        "class Reading(BaseModel):\n"
+        "    sensor: str = Field(json_schema_extra={'primary_key': True})\n"
+        "    value: int\n"
+    )
+    data = tmp_path / "readings.jsonl"
+    n, kinds = 30_000, ["ok"] * 7 + ["json", "bytes", "range"]
+    with data.open("wb") as f:
+        for i in range(n):
+            kind = kinds[i % len(kinds)]
+            if kind == "json":
+                f.write(b"{oops\n")
+            elif kind == "bytes":
+                f.write(b'{"sensor": "s\xff", "value": 1}\n')
+            else:
+                value = 10**20 if kind == "range" else i
+                f.write(json.dumps({"sensor": f"s{i}", "value": value}).encode() + b"\n")
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    command = [sys.executable, "-m", "extract", "ingest", "--schema", "models:Reading",
+               "--into", url, "--batch-size", "200", str(data)]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    kills = 0
+    for _ in range(4):
+        proc = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.8, 3.0))  # the start-up is part of the time at risk
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait(timeout=60)
+    final = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert final.returncode == 0, final.stderr
+    rows = read_back(Reading, url, "reading")
+    bad = quarantined(url, "reading")
+    positions = sorted(
+        [int(r["_source"].rsplit(":", 1)[1]) for r in rows] + [q["position"] for q in bad]
+    )
+    assert positions == list(range(1, n + 1))  # every line once: loaded or quarantined
+    assert len(bad) == 3 * n // 10 and {r["sensor"] for r in rows} == {
+        f"s{i}" for i in range(n) if kinds[i % len(kinds)] == "ok"
+    }
+    assert kills >= 2  # the test killed runs that had work left
+    fault_counts.record("ingest-kill", inputs=n, faults=kills, accounted=len(positions))
+
+
+class Reading(BaseModel):
+    sensor: str = Field(json_schema_extra={"primary_key": True})
+    value: int

@@ -2,8 +2,11 @@
 
 Routes: ``GET /`` (the first open document), ``GET /doc/{n}``, ``POST /doc/{n}`` (an
 answer), ``POST /undo``, ``GET /done``. Every POST carries the page's token (a secret
-kept in the database, so it survives a restart) or is refused; on a loopback address
-only requests naming a loopback host are served (no DNS rebinding).
+kept in the database, so it survives a restart) or is refused, and one whose ``Origin``
+is another site's is refused too; on a loopback address only requests naming a
+loopback host are served (no DNS rebinding). A form is read only up to
+``MAX_BODY_BYTES`` and ``MAX_FIELDS``: one request cannot hold the server. Every answer,
+errors included, goes out with the same security headers.
 """
 
 from __future__ import annotations
@@ -13,15 +16,16 @@ import json
 import secrets
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from pydantic import TypeAdapter, ValidationError
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from schemas import FieldNode as Node
 from schemas import error_pointer, field_tree
@@ -34,6 +38,8 @@ from ._store import Conflict, Store
 from ._submit import read_form
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+MAX_BODY_BYTES = 4 * 1024 * 1024  # a form far larger than any record a person reviews
+MAX_FIELDS = 10_000
 _CONTROLS = ("_token", "_version", "_action", "_example")  # the page's, not the record's
 _INPUT_SHOWN = 60  # characters of a wrong value quoted in its error
 
@@ -135,17 +141,19 @@ def create_app(review: Review, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) ->
     async def show(request: Request) -> Response:
         position = _position(review, request)
         if position is None:
-            return HTMLResponse("no such document", status_code=404)
+            return _plain("no such document", 404)
         notices = [(n, False) for n in request.query_params.getlist("note")]
         return _html(review.page(position, notices=notices))
 
     async def answer(request: Request) -> Response:
         position = _position(review, request)
         if position is None:
-            return HTMLResponse("no such document", status_code=404)
+            return _plain("no such document", 404)
         form = await _form(request)
-        if form is None or not _token_ok(review, form):
-            return HTMLResponse("refused: this form was not sent by the review page", 403)
+        if isinstance(form, Response):
+            return form
+        if not _token_ok(review, form):
+            return _plain("refused: this form was not sent by the review page", 403)
         fields = [(k, v) for k, v in form if k not in _CONTROLS]
         options = dict(form)
         action = options.get("_action", "accept")
@@ -153,7 +161,7 @@ def create_app(review: Review, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) ->
         try:
             version = int(options.get("_version", ""))
         except ValueError:
-            return HTMLResponse("refused: the form has no version", status_code=400)
+            return _plain("refused: the form has no version", 400)
         item = review.items[position]
         gold: Any = None
         if action == "accept":
@@ -168,7 +176,7 @@ def create_app(review: Review, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) ->
             same = gold == review.predicted[position]
             action = "accept" if same else "correct"
         elif action not in ("reject", "skip"):
-            return HTMLResponse(f"unknown answer {action!r}", status_code=400)
+            return _plain(f"unknown answer {action[:40]!r}", 400)
         try:
             review.store.answer(item.id, version, action, gold, example and gold is not None)
         except Conflict:
@@ -186,8 +194,10 @@ def create_app(review: Review, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) ->
 
     async def undo(request: Request) -> Response:
         form = await _form(request)
-        if form is None or not _token_ok(review, form):
-            return HTMLResponse("refused: this form was not sent by the review page", 403)
+        if isinstance(form, Response):
+            return form
+        if not _token_ok(review, form):
+            return _plain("refused: this form was not sent by the review page", 403)
         ident = review.store.undo()
         if ident is None:
             return RedirectResponse("/?note=Nothing+to+undo.", status_code=303)
@@ -208,8 +218,46 @@ def create_app(review: Review, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) ->
         Route("/undo", undo, methods=["POST"]),
         Route("/done", done),
     ]
-    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))]
+    middleware = [Middleware(_Guard, allowed_hosts=tuple(allowed_hosts))]
     return Starlette(routes=routes, middleware=middleware)
+
+
+class _Guard:
+    """Serves only requests naming an allowed host, and refuses a POST sent from
+    another origin. Written here rather than Starlette's TrustedHostMiddleware: the
+    ``Host`` of an IPv6 address is bracketed (``[::1]:8000``), which some Starlette
+    versions cut at the first colon, so ``--host ::1`` refused every request."""
+
+    def __init__(self, app: ASGIApp, allowed_hosts: tuple[str, ...]) -> None:
+        self.app = app
+        self.any_host = "*" in allowed_hosts
+        self.allowed = frozenset(h.strip("[]").lower() for h in allowed_hosts)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        host = headers.get("host", "")
+        if not self.any_host and _hostname(host) not in self.allowed:
+            await _plain("refused: unknown host", 400)(scope, receive, send)
+            return
+        origin = headers.get("origin")
+        own = f"{scope.get('scheme', 'http')}://{host}"
+        if scope["method"] == "POST" and origin is not None and origin != own:
+            await _plain("refused: sent from another site", 403)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _hostname(host: str) -> str | None:
+    """The name or address in a ``Host`` header, without port or brackets."""
+    try:
+        parts = urlsplit(f"//{host}")
+        parts.port  # noqa: B018 - read for its check: a port that is not a number raises
+    except ValueError:  # e.g. an unclosed "[" or a port that is not a number
+        return None
+    return parts.hostname
 
 
 def _position(review: Review, request: Request) -> int | None:
@@ -217,13 +265,25 @@ def _position(review: Review, request: Request) -> int | None:
     return position if 0 <= position < len(review.items) else None
 
 
-async def _form(request: Request) -> list[tuple[str, str]] | None:
-    # The page's forms are URL-encoded; the standard library reads them (no multipart).
+async def _form(request: Request) -> list[tuple[str, str]] | Response:
+    """The form's fields in order, or the response that refuses it (too large, too many
+    fields, not UTF-8). The page's forms are URL-encoded; the standard library reads
+    them (no multipart)."""
+    declared = request.headers.get("content-length", "0")
+    if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
+        return _plain(f"refused: a form is at most {MAX_BODY_BYTES} bytes", 413)
+    body = bytearray()
+    async for chunk in request.stream():  # a body without a length is counted as read
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            return _plain(f"refused: a form is at most {MAX_BODY_BYTES} bytes", 413)
     try:
-        body = (await request.body()).decode("utf-8")
-        return parse_qsl(body, keep_blank_values=True, strict_parsing=False, errors="strict")
-    except (UnicodeDecodeError, ValueError):
-        return None
+        text = body.decode("utf-8")
+        return parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=MAX_FIELDS)
+    except UnicodeDecodeError:
+        return _plain("refused: the form is not UTF-8", 400)
+    except ValueError:  # parse_qsl's "Max number of fields exceeded"
+        return _plain(f"refused: a form has at most {MAX_FIELDS} fields", 413)
 
 
 def _token_ok(review: Review, form: list[tuple[str, str]]) -> bool:
@@ -243,6 +303,11 @@ def _next(review: Review, after: int, note: str | None = None) -> Response:
 def _see(position: int, note: str | None) -> Response:
     query = "" if note is None else "?" + urlencode({"note": note})
     return RedirectResponse(f"/doc/{position}{query}", status_code=303)
+
+
+def _plain(text: str, status: int) -> Response:
+    """A short refusal, as text (nothing in it is markup), with the page's headers."""
+    return _secured(PlainTextResponse(text, status_code=status), nonce="")
 
 
 def _html(page: Page, status: int = 200) -> Response:

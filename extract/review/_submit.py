@@ -18,6 +18,9 @@ from schemas import child_pointer
 from ._form import MISSING, key_of
 
 _INDEX = re.compile(r"0|[1-9][0-9]*")
+# JSON typed into one field may nest this deep; no record a person reviews nests more.
+MAX_NESTING = 64
+_SHOWN = 200  # characters of a refused value shown back in the form
 
 
 class Submission:
@@ -94,6 +97,11 @@ def _read(
         except ValueError:
             return text
     if node.kind in ("number", "choice", "json", "boolean"):
+        if _nesting(text) > MAX_NESTING:  # json.loads would recurse past Python's limit
+            problems.setdefault(pointer, []).append(
+                f"nested deeper than {MAX_NESTING} levels: not read"
+            )
+            return text[:_SHOWN]
         try:
             return json.loads(text)
         except ValueError as exc:
@@ -101,3 +109,16 @@ def _read(
                 problems.setdefault(pointer, []).append(f"not JSON: {exc}")
             return text
     return text  # a date: ISO text, as the validator reads it
+
+
+def _nesting(text: str) -> int:
+    """How deep the brackets of ``text`` go (counting those inside strings too: an
+    upper bound, which is all the check needs)."""
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
