@@ -268,3 +268,22 @@ def test_killed_at_random_points_every_line_still_comes_out_once(tmp_path: Path)
     assert Counter(line["id"] for line in lines) == Counter(ids)  # no gaps, no duplicates
     assert kills >= 2  # the test killed runs that had work left
     record("run-kill", inputs=len(ids), faults=kills, accounted=len(lines))
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(st.characters(codec=None)),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300)
+@given(value=JSON_VALUES)
+def test_a_json_line_is_one_line_for_every_reader_and_reads_back(value: Any) -> None:
+    from extract.batch import json_line
+
+    line = json_line(value)
+    assert len(line.splitlines()) == 1 and "\n" not in line  # U+0085, U+2028: escaped
+    assert json.loads(line) == value
+    (read,) = read_json_lines([(line + "\n").encode("utf-8")])  # always encodable
+    assert read.problem is None and read.value == value

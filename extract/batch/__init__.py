@@ -20,6 +20,7 @@ from ._engine import (
     outcome_line,
 )
 from ._inputs import count_inputs, expand, json_lines, read_inputs
+from ._jsonl import json_line
 from ._output import ResumableOutput
 from ._pools import in_pool, run_tasks, run_threads
 from ._progress import ProgressDisplay, Tally, awith_progress, with_progress
@@ -43,6 +44,7 @@ __all__ = [
     "documents",
     "expand",
     "in_pool",
+    "json_line",
     "json_lines",
     "jsonable",
     "open_cache",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, cast
@@ -83,3 +84,23 @@ def _bounded_lines(f: IO[bytes], limit: int) -> Iterator[bytes | None]:
             yield None
             continue
         yield line
+
+
+# Characters that JSON leaves raw in a string but that str.splitlines() (and some
+# editors and tools) take for line breaks: written escaped, a line stays one line.
+_LINE_BREAKS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_LINE_BREAK = re.compile("[\x85\u2028\u2029]")
+
+
+def json_line(value: Any) -> str:
+    """``value`` as one line of JSON Lines (without the newline): UTF-8 text as it is,
+    but a lone surrogate (which UTF-8 cannot hold) and the characters other readers
+    split lines at are written as ``\\u`` escapes."""
+    text = json.dumps(value, ensure_ascii=False)
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: the whole line ASCII, escaped
+        return json.dumps(value)
+    return _LINE_BREAK.sub(lambda m: _LINE_BREAKS[m.group()], text)

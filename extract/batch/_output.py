@@ -11,6 +11,7 @@ from collections.abc import Collection
 from typing import Any, TextIO
 
 from .._errors import UsageError
+from ._jsonl import json_line
 
 
 class ResumableOutput:
@@ -69,13 +70,7 @@ class ResumableOutput:
             os.replace(staged, path)  # a crash leaves the old file or the new one, whole
 
     def write(self, line: dict[str, Any]) -> None:
-        text = json.dumps(line, ensure_ascii=False)
-        if not text.isascii():
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError:  # a lone surrogate: written as its \u escape
-                text = json.dumps(line)
-        self._file.write(text + "\n")
+        self._file.write(json_line(line) + "\n")
         self._file.flush()
         if self.path is not None and time.monotonic() - self._synced >= 1.0:
             os.fsync(self._file.fileno())

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
 from .._api import Extractor
 from .._errors import ExtractError, UsageError
 from .._targets import load_target
-from ..batch import Document, Outcome, outcome_line, read_inputs
+from ..batch import Document, Outcome, json_line, outcome_line, read_inputs
 from ..streaming import Snapshot
 
 
@@ -41,11 +40,11 @@ def stream_one(args: argparse.Namespace, specs: list[str], options: dict[str, An
                 }
             else:
                 line = outcome_line(Outcome(document.id, result=event), target)
-            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+            out.write(json_line(line) + "\n")
             out.flush()
     except ExtractError as exc:
         line = outcome_line(Outcome.failed(document.id, type(exc).__name__, str(exc)), target)
-        out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        out.write(json_line(line) + "\n")
         return 1
     finally:
         if out is not sys.stdout:

@@ -28,6 +28,7 @@ from typing import Any
 from backends.spacy_student import META_KEY, SpanScheme
 
 from .._errors import UsageError
+from ..batch import json_line
 from ._prepare import Prepared
 
 
@@ -131,7 +132,7 @@ def _write(nlp: Any, documents: Sequence[Prepared], stem: Path) -> None:
                 "cats": item.cats,
                 "spans_complete": item.spans_complete,
             }
-            f.write(json.dumps(line, ensure_ascii=False) + "\n")
+            f.write(json_line(line) + "\n")
     docs.to_disk(f"{stem}.spacy")
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._errors import UsageError
+from ..batch import json_line
 from ._load import Item
 
 ANSWERS = ("accept", "correct", "reject", "skip")
@@ -204,7 +205,7 @@ class Store:
                     "answer": answer,
                     "example": bool(example),
                 }
-                f.write(json.dumps(line, ensure_ascii=False) + "\n")
+                f.write(json_line(line) + "\n")
             f.flush()
             os.fsync(f.fileno())
         os.replace(temporary, self.out)
