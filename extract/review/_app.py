@@ -323,7 +323,7 @@ def _secured(response: Response, nonce: str) -> Response:
     )
     response.headers["Cache-Control"] = "no-store"  # back and reload show what is saved
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = "same-origin"  # Origin stays the page's own (not "null")
     return response
 
 
