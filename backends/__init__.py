@@ -1,7 +1,12 @@
-"""Model runtimes behind one small interface (``Backend.complete``).
+"""Model runtimes behind one small interface (``Backend.complete``), installed as
+``extract.backends`` (the folder sits at the repository's top level).
 
-``backends.llamacpp`` drives a local GGUF model through llama-cpp-python with an
-llguidance token mask; it is imported lazily so the package works without it.
+A backend signals what is not an answer by raising ``ProviderFailure`` (a hosted call
+failed after transport retries) or ``ContextWindowExceeded``; the core's loop turns
+them into ``extract.ProviderError`` and ``extract.ContextWindowError`` with the
+attempts and usage of the extraction. ``extract.backends.llamacpp`` drives a local
+GGUF model through llama-cpp-python with an llguidance token mask; it is imported
+lazily so the package works without it.
 """
 
 from ._base import (
@@ -18,7 +23,6 @@ from ._base import (
     Request,
     acomplete,
 )
-from ._exchange import adrive, drive
 from ._transport import RetryPolicy
 
 __all__ = [
@@ -35,6 +39,4 @@ __all__ = [
     "Request",
     "RetryPolicy",
     "acomplete",
-    "adrive",
-    "drive",
 ]

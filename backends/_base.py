@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, cast, runtime_checkable
 
-from schemas import CompiledSchema, ConstraintReport
+from extract.schemas import CompiledSchema, ConstraintReport
 
 Role = Literal["system", "user", "assistant", "tool"]
 
@@ -68,13 +68,13 @@ class Request:
     # decoder then allows only its substrings there. None: nothing is grounded.
     grounding: str | None = None
     # The document itself, for backends that read it rather than the prompt (a trained
-    # task-specific model: ``backends.spacy_student``).
+    # task-specific model: ``extract.backends.spacy_student``).
     document: str | None = None
     # Streaming: told the answer as it is decoded. Backends that cannot stream ignore it
     # (the whole answer comes at once).
     listener: Listener | None = field(default=None, compare=False)
     # When the whole extraction must be over (``time.monotonic()``), or None: hosted
-    # backends cut their calls and transport retries to it (``backends.Deadline``).
+    # backends cut their calls and transport retries to it (``extract.backends.Deadline``).
     deadline: float | None = field(default=None, compare=False)
 
 

@@ -23,13 +23,7 @@ from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 from ._base import Completion, ProviderFailure, Request
-from ._transport import (
-    Deadline,
-    RetryPolicy,
-    acall_with_retries,
-    call_with_retries,
-    timed_out,
-)
+from ._transport import Deadline, RetryPolicy, acall_with_retries, call_with_retries, timed_out
 
 Exchange = Generator[dict[str, Any], Any, Completion]
 Sent = TypeVar("Sent")
@@ -38,8 +32,9 @@ Done = TypeVar("Done")
 
 
 def drive(steps: Generator[Sent, Answer, Done], call: Callable[[Sent], Answer]) -> Done:
-    """Runs a sans-IO generator: each value it yields goes to ``call``, whose answer is
-    sent back, until it returns."""
+    """Runs an exchange: each call it yields goes to ``call``, whose answer is sent
+    back, until it returns. (The core drives its own loop the same way: ``extract.core.
+    _drive``; an exchange is the backends' own, so they drive it here.)"""
     sent = next(steps)
     while True:
         try:

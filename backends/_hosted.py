@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Literal
 
-from schemas import (
+from extract.schemas import (
     CompiledSchema,
     ProviderSchema,
     llama_cpp_server_schema,

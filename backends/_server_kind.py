@@ -1,7 +1,7 @@
 """Which OpenAI-compatible server is this? Read from its ``GET /v1/models`` answer.
 
 Each server fills the model list its own way, and that is enough to pick its profile
-(``backends.openai_api.PROFILES``) once per client:
+(``extract.backends.openai_api.PROFILES``) once per client:
 
 - llama-cpp-python: ``"owned_by": "me"`` and a ``"permissions"`` list;
 - llama.cpp's ``llama-server``: ``"owned_by": "llamacpp"`` (and a ``meta`` object);

@@ -25,13 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import _cpu
-from ._base import (
-    Capabilities,
-    Completion,
-    ContextWindowExceeded,
-    Message,
-    Request,
-)
+from ._base import Capabilities, Completion, ContextWindowExceeded, Message, Request
 
 try:
     import llama_cpp

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from schemas import ProviderSchema
+from extract.schemas import ProviderSchema
 
 from ._base import Capabilities, Completion, FinishReason, Message, ProviderFailure, Request
 from ._exchange import Exchange, HostedCalls, read_within, within

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from schemas import FieldNode, child_pointer, field_tree
+from extract.schemas import FieldNode, child_pointer, field_tree
 
 from ._base import Capabilities, Completion, Request
 

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from backends._sequences import Feed
-from backends.llamacpp import LlamaCppBackend
+from extract.backends._sequences import Feed
+from extract.backends.llamacpp import LlamaCppBackend
 
 
 def greedy(backend: LlamaCppBackend, prompt: Sequence[int], count: int) -> tuple[float, float]:

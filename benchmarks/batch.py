@@ -35,7 +35,7 @@ import ray
 
 import extract
 from benchmarks.corpus import TASKS, load
-from extract._model import default_model_path
+from extract.core._model import default_model_path
 from tests.llama_server import running_llama_server
 
 ROUNDS = 2

@@ -25,7 +25,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from backends._cpu import library_features  # noqa: E402 - after the repository root
+from extract.backends._cpu import library_features  # noqa: E402 - after the repository root
 
 METRICS = (
     ("records/s", "records_per_s"),

@@ -32,7 +32,7 @@ from typing import Any
 
 import llguidance
 
-import schemas
+import extract.schemas as schemas
 
 FIELDS = (
     "schemas",
@@ -103,8 +103,8 @@ def timing_tokenizer() -> tuple[Any, str]:
     try:
         import llama_cpp
 
-        from backends.llamacpp import tokenizer_for
-        from extract._model import default_model_path
+        from extract.backends.llamacpp import tokenizer_for
+        from extract.core._model import default_model_path
 
         llm = llama_cpp.Llama(model_path=default_model_path(), vocab_only=True, verbose=False)
         _keep_alive.append(llm)  # the tokenizer calls into this vocabulary: see main()

@@ -25,7 +25,7 @@ from typing import Any
 import extract
 from benchmarks.corpus import Contact
 from benchmarks.corpus.synthetic import contacts
-from extract.distill import distill
+from extract.apps.distill import distill
 
 
 def label(pool: list[dict[str, Any]], path: str) -> tuple[int, float]:

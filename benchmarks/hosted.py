@@ -36,10 +36,10 @@ import openai
 
 import extract
 from benchmarks.corpus import TASKS, field_scores, load
-from extract._model import default_model_path
-from extract._prompt import build_messages
+from extract.core._model import default_model_path
+from extract.core._prompt import build_messages
 from extract.evaluation import Counts
-from schemas import compile_schema
+from extract.schemas import compile_schema
 from tests.llama_server import running_llama_server
 
 try:

@@ -37,8 +37,8 @@ from pydantic import BaseModel, Field
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.pg_server
 
 import extract
-from extract._ingest._load import _Invalid, collector_paused, validate_batch
-from extract._ingest._sources import SourceRecord
+from extract.apps.ingest._load import _Invalid, collector_paused, validate_batch
+from extract.apps.ingest._sources import SourceRecord
 
 
 class Item(BaseModel):

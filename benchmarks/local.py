@@ -56,14 +56,14 @@ import llama_cpp
 from pydantic import TypeAdapter
 
 import extract
-from backends import Request
-from backends.llamacpp import LlamaCppBackend
 from benchmarks._greedy import greedy
 from benchmarks.corpus import TASKS, field_scores, load
-from extract._model import default_model_path
-from extract._prompt import build_messages
+from extract.backends import Request
+from extract.backends.llamacpp import LlamaCppBackend
+from extract.core._model import default_model_path
+from extract.core._prompt import build_messages
 from extract.evaluation import Counts
-from schemas import clear_cache, compile_schema
+from extract.schemas import clear_cache, compile_schema
 
 RETRIES = 2
 MAX_TOKENS = 512

@@ -57,16 +57,16 @@ from llama_cpp.llama_grammar import LLAMA_GRAMMAR_DEFAULT_ROOT, json_schema_to_g
 from pydantic import BaseModel, TypeAdapter
 
 import extract
-from backends import Completion, Request
-from backends.llamacpp import LlamaCppBackend, _quiet_stderr
 from benchmarks._greedy import greedy
 from benchmarks.corpus.oneoff import CASES, OneOff, field_scores
 from benchmarks.local import MAX_TOKENS, json_mode, new_llama, outlines_system
-from extract._model import default_model_path
-from extract._prompt import build_messages
-from extract._result import Usage
+from extract.backends import Completion, Request
+from extract.backends.llamacpp import LlamaCppBackend, _quiet_stderr
+from extract.core._model import default_model_path
+from extract.core._prompt import build_messages
+from extract.core._result import Usage
 from extract.evaluation import Counts
-from schemas import clear_cache, compile_schema
+from extract.schemas import clear_cache, compile_schema
 
 THREADS = 2
 

@@ -30,9 +30,9 @@ from typing import Any
 import extract
 from benchmarks.corpus import TASKS, load
 from extract import Snapshot
-from extract._options import compile_target
-from extract._prompt import build_messages
-from extract.streaming import ItemGate, item_type
+from extract.core._options import compile_target
+from extract.core._prompt import build_messages
+from extract.features.streaming import ItemGate, item_type
 
 Timing = dict[str, float | None]
 # instructor's retries after the first attempt: ours by default (extract's max_retries).
@@ -144,7 +144,7 @@ def _on_server(args: argparse.Namespace) -> int:
     import instructor
     import openai
 
-    from extract._model import default_model_path
+    from extract.core._model import default_model_path
     from tests.llama_server import running_llama_server
 
     model = str(default_model_path())

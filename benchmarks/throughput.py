@@ -37,13 +37,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks.*
 from pydantic import TypeAdapter, ValidationError
 
 import extract
-from backends.llamacpp import LlamaCppBackend
 from benchmarks._greedy import greedy
 from benchmarks.corpus import TASKS, field_scores, load
-from extract._model import default_model_path
-from extract._prompt import build_messages
+from extract.backends.llamacpp import LlamaCppBackend
+from extract.core._model import default_model_path
+from extract.core._prompt import build_messages
 from extract.evaluation import Counts
-from schemas import compile_schema
+from extract.schemas import compile_schema
 
 MAX_TOKENS = 512
 THREADS = 2

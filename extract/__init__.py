@@ -1,7 +1,34 @@
 """Typed records out of text: Pydantic models in, validated instances out.
 
-import extract
-person = extract.extract(Person, "Alice, 31, lives in Paris.")
+    import extract
+    person = extract.extract(Person, "Alice, 31, lives in Paris.")
+
+What each public name is for:
+
+- Extracting: ``extract``, ``aextract`` (one value with the embedded default model),
+  ``stream``, ``astream`` (snapshots while it writes), ``iter_items``, ``aiter_items``
+  (a list's items as they complete), ``default_extractor`` (that model, loaded once),
+  ``Extractor`` (one model: a GGUF file, a hosted API, a client, a student), ``Ensemble``
+  and ``Member`` (several answers voted field by field), ``RateLimit`` and
+  ``ResultCache`` (for ``run_many``).
+- What comes back: ``Result`` (value, raw text, attempts, usage, spans, confidence),
+  ``Attempt``, ``Usage``, ``Candidate`` (one ensemble member's answer), ``Outcome`` (one
+  document of ``run_many``), ``Snapshot``, ``Items``, ``AsyncItems``.
+- Schemas: ``Quote`` and ``CharQuote`` (a string copied verbatim from the text).
+- Text you already have: ``parse`` (text -> a valid value), ``repair_json`` and
+  ``Repaired``.
+- Checking records: ``evaluate``, ``Dataset``, ``EvalReport`` (per-field scores against
+  gold; matchers in ``extract.evaluation``), ``highlight`` (an HTML page of the grounded
+  values), ``load_examples`` (reviewed records as prompt examples).
+- Databases: ``ingest``, ``retry_quarantine`` (imported on first use: SQLAlchemy),
+  ``IngestReport``.
+- Errors, all under ``ExtractError`` (the tree: ``extract/core/_errors.py``).
+
+``extract.testing`` (Hypothesis strategies, fake backends) and ``extract.ray`` are
+imported on their own; ``extract.schemas`` (the compiler) and ``extract.backends`` (the
+model runtimes) are the layers below. The folders: ``api`` (the front door), ``apps``
+(the command line, evaluation, review, distillation, ingestion, Ray), ``features``
+(streaming, ensembles, batches) and ``core`` (the loop of one record).
 """
 
 from importlib.metadata import PackageNotFoundError as _NotInstalled
@@ -9,7 +36,9 @@ from importlib.metadata import version as _version
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
-from ._api import (
+from . import evaluation as evaluation  # extract.evaluation.fuzzy(...) after `import extract`
+from .api._ensemble import Ensemble
+from .api._extractor import (
     Extractor,
     aextract,
     aiter_items,
@@ -19,7 +48,12 @@ from ._api import (
     iter_items,
     stream,
 )
-from ._errors import (
+from .api._parse import parse
+from .apps.evaluation import Dataset, EvalReport, evaluate
+from .apps.highlight import highlight
+from .apps.ingest._report import IngestReport
+from .apps.review import load_examples
+from .core._errors import (
     ContextWindowError,
     DeadlineExceededError,
     ExtractError,
@@ -33,19 +67,15 @@ from ._errors import (
     UnsupportedTypeError,
     UsageError,
 )
-from ._ingest._report import IngestReport
-from ._parse import parse
-from ._repair import Repaired, UnrepairableOutputError, repair_json
-from ._result import Attempt, Candidate, Result, Usage
-from .batch import Outcome, RateLimit, ResultCache
-from .ensemble import Ensemble, Member
-from .evaluation import Dataset, EvalReport, evaluate
-from .grounding import CharQuote, Quote, highlight
-from .review import load_examples
-from .streaming import AsyncItems, Items, Snapshot
+from .core._repair import Repaired, UnrepairableOutputError, repair_json
+from .core._result import Attempt, Candidate, Result, Usage
+from .core.grounding import CharQuote, Quote
+from .features.batch import Outcome, RateLimit, ResultCache
+from .features.ensemble import Member
+from .features.streaming import AsyncItems, Items, Snapshot
 
 if _TYPE_CHECKING:
-    from ._ingest import ingest, retry_quarantine
+    from .apps.ingest import ingest, retry_quarantine
 
 try:
     __version__ = _version("structured-extract")
@@ -57,7 +87,7 @@ def __getattr__(name: str) -> _Any:
     """``ingest`` and ``retry_quarantine`` import SQLAlchemy, so only when first used."""
     if name not in ("ingest", "retry_quarantine"):
         raise AttributeError(f"module 'extract' has no attribute {name!r}")
-    from . import _ingest
+    from .apps import ingest as _ingest
 
     return getattr(_ingest, name)
 

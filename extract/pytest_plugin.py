@@ -18,16 +18,16 @@ import pytest
 
 @pytest.fixture
 def fake_extractor() -> Any:
-    from extract import Extractor
-    from extract.testing import FakeBackend
+    from . import Extractor
+    from .apps.testing import FakeBackend
 
     return Extractor(FakeBackend(seed=0))
 
 
 @pytest.fixture
 def scripted_extractor() -> Callable[[Iterable[Any]], Any]:
-    from extract import Extractor
-    from extract.testing import ScriptedBackend
+    from . import Extractor
+    from .apps.testing import ScriptedBackend
 
     def make(outputs: Iterable[Any]) -> Any:
         return Extractor(ScriptedBackend(outputs))

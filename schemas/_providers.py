@@ -29,12 +29,7 @@ from ._grounded import GROUNDED
 from ._normalize import JsonSchema, constraints_in, json_copy, walk
 from ._pointers import DEF_REF
 from ._report import Constraint, ConstraintReport
-from ._strict import (
-    NotStrict,
-    StrictConverter,
-    reported_constraints,
-    value_wrapper,
-)
+from ._strict import NotStrict, StrictConverter, reported_constraints, value_wrapper
 from ._values import ValueWalker
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from backends import Capabilities, Completion, ProviderFailure, Request
+from extract.backends import Capabilities, Completion, ProviderFailure, Request
 
 
 class Item(BaseModel):

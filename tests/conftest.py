@@ -26,8 +26,8 @@ def tokenizer() -> Iterator[Any]:
     """The embedded model's tokenizer for llguidance, from the vocab only (no weights)."""
     import llama_cpp
 
-    from backends.llamacpp import tokenizer_for
-    from extract._model import default_model_path
+    from extract.backends.llamacpp import tokenizer_for
+    from extract.core._model import default_model_path
 
     # The tokenizer calls into this Llama's vocab: it lives as long as the session.
     llm = llama_cpp.Llama(model_path=default_model_path(), vocab_only=True, verbose=False)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from backends import Capabilities, Completion, Request
+from extract.backends import Capabilities, Completion, Request
 
 
 class AnswerInText:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from backends import Capabilities, Completion, ContextWindowExceeded, Request
+from extract.backends import Capabilities, Completion, ContextWindowExceeded, Request
 
 NAME = re.compile(r"\bName\d+\b")
 

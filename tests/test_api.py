@@ -11,7 +11,7 @@ import pytest
 from pydantic import BaseModel
 
 import extract
-from backends import Capabilities, Completion, Request
+from extract.backends import Capabilities, Completion, Request
 
 
 def test_all_is_sorted_and_complete() -> None:
@@ -19,8 +19,8 @@ def test_all_is_sorted_and_complete() -> None:
     # "@py_builtins": pytest rewrites asserts in a plugin's whole distribution.
     public = {name for name in vars(extract) if not name.startswith(("_", "@"))}
     # Submodules become attributes once imported.
-    modules = {"batch", "cli", "distill", "ensemble", "evaluation", "grounding", "ray", "review",
-               "streaming", "testing", "pytest_plugin"}  # fmt: skip
+    modules = {"api", "apps", "core", "features", "schemas", "backends", "evaluation", "ray",
+               "testing", "pytest_plugin"}  # fmt: skip
     # ingest and retry_quarantine import SQLAlchemy on first use (module __getattr__).
     lazy = {"ingest", "retry_quarantine"}
     assert public - modules - lazy == set(extract.__all__) - lazy
@@ -37,7 +37,7 @@ def test_importing_extract_leaves_the_heavy_libraries_unimported() -> None:
 
 def test_new_public_names() -> None:
     assert issubclass(extract.InputError, extract.ExtractError)
-    tree = sys.modules["extract._errors"].__doc__ or ""
+    tree = sys.modules["extract.core._errors"].__doc__ or ""
     errors = [n for n in extract.__all__ if isinstance(getattr(extract, n), type)
               and issubclass(getattr(extract, n), extract.ExtractError)]  # fmt: skip
     assert [n for n in errors if n not in tree] == []  # the tree names every error
@@ -131,7 +131,7 @@ def test_missing_model_file_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_model_env_override_must_exist(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from extract._model import default_model_path
+    from extract.core._model import default_model_path
 
     monkeypatch.setenv("EXTRACT_MODEL", str(tmp_path / "absent.gguf"))
     with pytest.raises(extract.ModelLoadError, match="EXTRACT_MODEL"):
@@ -139,7 +139,7 @@ def test_model_env_override_must_exist(monkeypatch: pytest.MonkeyPatch, tmp_path
 
 
 def test_default_model_is_found_inside_the_installed_package() -> None:
-    from extract._model import default_model_path
+    from extract.core._model import default_model_path
 
     path = default_model_path()
     assert path.endswith(".gguf") and Path(path).stat().st_size > 10_000_000
@@ -191,7 +191,7 @@ def test_cli_check_reads_a_schema_test_file(tmp_path: Path) -> None:
 def test_cli_usage_mistakes_exit_2_with_one_line(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from extract.cli import main
+    from extract.apps.cli import main
 
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -201,7 +201,7 @@ def test_cli_usage_mistakes_exit_2_with_one_line(
 def test_cli_a_model_that_does_not_load_is_a_failure_not_a_usage_mistake(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from extract.cli import main
+    from extract.apps.cli import main
 
     assert main(["demo", "--model", str(tmp_path / "missing.gguf")]) == 1
     assert "missing.gguf" in capsys.readouterr().err
@@ -210,7 +210,7 @@ def test_cli_a_model_that_does_not_load_is_a_failure_not_a_usage_mistake(
 def test_version_and_retry_policy_are_public() -> None:
     import importlib.metadata
 
-    import backends
+    import extract.backends as backends
 
     assert extract.__version__ == importlib.metadata.version("structured-extract")
     assert backends.RetryPolicy(attempts=2).attempts == 2

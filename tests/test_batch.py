@@ -18,8 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import extract
-from extract.batch import ResumableOutput
-from extract.batch._ratelimit import LimitedBackend, RateLimit, Reservation
+from extract.features.batch import ResumableOutput
+from extract.features.batch._ratelimit import LimitedBackend, RateLimit, Reservation
 
 from .batch_fakes import FATES, AsyncFaultyBackend, FaultyBackend, Item
 
@@ -282,7 +282,7 @@ def test_parquet_inputs_give_documents_and_say_what_is_wrong(tmp_path: Path) -> 
     pyarrow = pytest.importorskip("pyarrow")
     parquet = pytest.importorskip("pyarrow.parquet")
 
-    from extract.batch import Document, count_inputs, read_inputs
+    from extract.features.batch import Document, count_inputs, read_inputs
 
     with_ids = tmp_path / "a.parquet"
     parquet.write_table(
@@ -363,8 +363,8 @@ def test_workers_opening_a_new_cache_at_once_all_get_it(tmp_path: Path) -> None:
 
 
 def test_concurrency_is_capped_by_what_the_backend_declares_not_by_grammar() -> None:
-    from backends import Capabilities
-    from extract.batch import concurrency_for
+    from extract.backends import Capabilities
+    from extract.core._runner import concurrency_for
     from extract.testing import FakeBackend
 
     fake = FakeBackend()  # enforces a grammar, but serves any number of callers

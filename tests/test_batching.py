@@ -34,8 +34,8 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def backend() -> Iterator[Any]:
-    from backends.llamacpp import LlamaCppBackend
-    from extract._model import default_model_path
+    from extract.backends.llamacpp import LlamaCppBackend
+    from extract.core._model import default_model_path
 
     made = LlamaCppBackend(default_model_path(), n_ctx=4096, sequences=4)
     yield made
@@ -47,7 +47,7 @@ def _tokens(backend: Any, text: str) -> list[int]:
 
 
 def test_a_sequence_sees_only_its_own_tokens(backend: Any) -> None:
-    from backends._sequences import Feed
+    from extract.backends._sequences import Feed
 
     seqs = backend.sequences
     a = _tokens(backend, "The capital of France is Paris. The capital of Spain is")
@@ -85,7 +85,7 @@ def test_what_a_sequence_holds_is_what_llama_cpp_holds(
 ) -> None:
     import llama_cpp
 
-    from backends._sequences import Feed
+    from extract.backends._sequences import Feed
 
     seqs = backend.sequences
     memory = llama_cpp.llama_get_memory(seqs.ctx)
@@ -114,9 +114,9 @@ def _shared(held: list[int], tokens: list[int]) -> list[int]:
 
 def shared_prompt(backend: Any) -> int:
     """The tokens two documents' prompts share: the system prompt and chat markup."""
-    from backends._sequences import common_prefix
-    from extract._prompt import build_messages
-    from schemas import compile_schema
+    from extract.backends._sequences import common_prefix
+    from extract.core._prompt import build_messages
+    from extract.schemas import compile_schema
 
     schema = compile_schema(City).json_schema
     prompts = [
@@ -165,8 +165,8 @@ def test_run_many_decodes_documents_together(backend: Any) -> None:
 
 
 def test_admission_keeps_the_answers_in_flight_within_the_context() -> None:
-    from backends.llamacpp import LlamaCppBackend
-    from extract._model import default_model_path
+    from extract.backends.llamacpp import LlamaCppBackend
+    from extract.core._model import default_model_path
 
     small = LlamaCppBackend(default_model_path(), n_ctx=1536, sequences=4)
     try:

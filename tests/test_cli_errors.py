@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from extract.cli import main
+from extract.apps.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 FAKE = ["--backend", "tests.batch_fakes:FaultyBackend"]

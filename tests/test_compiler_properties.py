@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-import schemas
+import extract.schemas as schemas
 from extract.testing import instances, json_values
 from tests.grammar_tools import accepts, assigned_in_python, random_walk, representable
 from tests.schema_strategies import JSON_SCHEMAS, compact, in_schema_order, pydantic_models

@@ -23,12 +23,12 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 import extract
-from backends.spacy_student import Predicted, SpanScheme, assemble, convert
 from benchmarks.corpus import Contact
 from benchmarks.corpus.synthetic import contacts
-from extract.distill import prepare_documents
-from extract.distill._prepare import PrepareReport, prepare, written_forms
-from schemas import field_pattern
+from extract.apps.distill import prepare_documents
+from extract.apps.distill._prepare import PrepareReport, prepare, written_forms
+from extract.backends.spacy_student import Predicted, SpanScheme, assemble, convert
+from extract.schemas import field_pattern
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKENIZER = spacy.blank("en").tokenizer
@@ -233,6 +233,14 @@ def test_the_student_serves_typed_records_with_spans(student: Path) -> None:
     with pytest.raises(extract.ExtractionError, match="name") as failed:
         extractor.run(Contact, "")  # nothing to find: the required name is missing
     assert len(failed.value.attempts) == 1  # a re-ask could not change the answer
+
+
+def test_every_verb_on_the_student(student: Path) -> None:
+    from tests.test_verbs import check_every_verb
+
+    doc = contacts(1, seed=78, prefix="verbs")[0]
+    value = check_every_verb(extract.Extractor(f"spacy:{student}"), Contact, doc["text"])
+    assert isinstance(value, Contact)
 
 
 def test_the_training_data_is_exported_and_the_config_kept(student: Path) -> None:

@@ -196,7 +196,7 @@ def test_a_rate_limit_belongs_to_the_members() -> None:
 
 
 def test_the_eval_command_scores_ensembles_beside_a_single_model(tmp_path: Any) -> None:
-    from extract.cli import main
+    from extract.apps.cli import main
     from tests.test_eval import _write_gold
 
     gold = _write_gold(tmp_path / "gold.jsonl")
@@ -228,7 +228,7 @@ class _Timed:
     once). Local: fails if another member runs beside it (they must take turns)."""
 
     def __init__(self, barrier: Any, active: list[int], local: bool) -> None:
-        from backends import Capabilities
+        from extract.backends import Capabilities
 
         self.barrier, self.active, self.local = barrier, active, local
         self.capabilities = Capabilities(max_concurrency=1 if local else None)
@@ -237,7 +237,7 @@ class _Timed:
     def complete(self, request: Any) -> Any:
         import time
 
-        from backends import Completion
+        from extract.backends import Completion
 
         self.active.append(1)
         try:

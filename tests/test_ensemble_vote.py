@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from extract.ensemble import Ballot, vote
+from extract.features.ensemble import Ballot, vote
 
 _scalars = (
     st.none()

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 import extract
 from extract import Dataset, EvalReport, Extractor, UsageError
-from extract.cli import main
+from extract.apps.cli import main
 from tests.eval_fakes import AnswerInText
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from extract.cli import main
+from extract.apps.cli import main
 
 CORPUS = Path(__file__).resolve().parents[1] / "benchmarks" / "corpus"
 

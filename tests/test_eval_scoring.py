@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
 from extract import UsageError
-from extract.batch import jsonable
 from extract.evaluation import Counts, DocumentRun, EvalReport, Scorer, fuzzy, scorer_for
+from extract.features.batch import jsonable
 from extract.testing import instances
 
 

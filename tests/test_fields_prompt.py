@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
 import extract
-from extract._fields import MAX_ENUM_VALUES, describe_fields
-from extract._options import parse_options
-from extract._prompt import build_messages
+from extract.core._fields import MAX_ENUM_VALUES, describe_fields
+from extract.core._options import parse_options
+from extract.core._prompt import build_messages
 from tests.conftest import SHARED_DATA
 
 names = st.from_regex(r"[a-z][a-z_]{0,9}", fullmatch=True)

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
 import extract
-from extract.grounding import Aligner, CharQuote, Quote
-from extract.grounding._align import normalized
+from extract.core.grounding import Aligner, CharQuote, Quote
+from extract.core.grounding._align import normalized
+from extract.schemas import GrammarChecker, compile_schema
 from extract.testing import FakeBackend, ScriptedBackend
-from schemas import GrammarChecker, compile_schema
 
 
 class Entity(BaseModel):
@@ -169,7 +169,7 @@ def _long_text(n: int) -> str:
 @settings(max_examples=60, deadline=None)
 @given(st.text(max_size=3000), st.integers(200, 1200), st.integers(0, 400))
 def test_chunks_cover_the_text_within_their_size(text: str, size: int, overlap: int) -> None:
-    from extract._long import cut
+    from extract.core._long import cut
 
     chunks = cut(text, size, overlap)
     assert chunks[0][0] == 0 and chunks[-1][1] == len(text)
@@ -217,7 +217,7 @@ def test_the_report_says_where_grounding_is_enforced() -> None:
 
 
 def test_the_highlight_command_shows_a_run(tmp_path: Any, capsys: Any) -> None:
-    from extract.cli import main
+    from extract.apps.cli import main
 
     docs = tmp_path / "docs.jsonl"
     docs.write_text(json.dumps({"id": "d1", "text": "Name1 met Name2."}) + "\n", encoding="utf-8")

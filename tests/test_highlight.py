@@ -13,7 +13,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from extract.grounding._highlight import field_of, highlight, highlight_documents
+from extract.apps.highlight import field_of, highlight, highlight_documents
 
 # Characters that break naive pages: markup, quotes, backslashes, CR/LF, combining marks,
 # accents, CJK, emoji (astral, ZWJ, flags); then anything else but surrogates and U+0000

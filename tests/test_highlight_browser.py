@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from playwright.sync_api import Page, Request, sync_playwright
 
-from extract.grounding._highlight import highlight, highlight_documents
+from extract.apps.highlight import highlight, highlight_documents
 from tests.test_highlight import documents
 
 CHROMIUM = "/usr/bin/chromium"

@@ -17,7 +17,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 import extract
-from backends._transport import RetryPolicy
+from extract.backends._transport import RetryPolicy
 
 from .llama_server import free_port, running_llama_server
 
@@ -35,7 +35,7 @@ TEXT = "Maria Lopez is an engineer. She lives in Madrid."
 
 @pytest.fixture(scope="module")
 def server_url() -> Iterator[str]:
-    from extract._model import default_model_path
+    from extract.core._model import default_model_path
 
     with running_llama_server(str(default_model_path())) as url:
         yield url

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
 import extract
-from backends._transport import RetryPolicy
+from extract.backends._transport import RetryPolicy
 
 from .llama_server import llama_server_process
 from .schema_strategies import JSON_SCHEMAS
@@ -41,7 +41,7 @@ class Invoice(BaseModel):
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    from extract._model import default_model_path
+    from extract.core._model import default_model_path
 
     with llama_server_process(str(default_model_path()), chat_format=CHAT_FORMAT) as running:
         yield running
@@ -109,7 +109,7 @@ def test_any_compiled_schema_through_each_strategy_leaves_the_server_alive(
 def test_the_same_schema_sent_as_written_kills_this_server() -> None:
     """The control: without the respelling this server version dies on ``\\d``, so the
     tests above would fail if the dialect stopped being applied."""
-    from extract._model import default_model_path
+    from extract.core._model import default_model_path
 
     parameters = Invoice.model_json_schema()
     with llama_server_process(str(default_model_path()), chat_format=CHAT_FORMAT) as (url, proc):

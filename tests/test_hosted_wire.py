@@ -20,8 +20,8 @@ import pytest
 from pydantic import BaseModel, Field
 
 import extract
-from backends import ProviderFailure
-from backends._transport import RetryPolicy, retry_after_seconds
+from extract.backends import ProviderFailure
+from extract.backends._transport import RetryPolicy, retry_after_seconds
 
 try:  # the HTTP library the installed SDKs are built on
     import httpx2 as http
@@ -163,7 +163,7 @@ def test_429_waits_as_retry_after_asks_and_costs_no_model_attempt(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     waits: list[float] = []
-    monkeypatch.setattr("backends._transport.time.sleep", waits.append)
+    monkeypatch.setattr("extract.backends._transport.time.sleep", waits.append)
     server = Server(
         status(429, {"retry-after": "1.5"}), status(503), chat('{"name":"Ada","age":1}')
     )

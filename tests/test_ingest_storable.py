@@ -22,9 +22,9 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field
 
 import extract
-from extract._ingest import _fit
-from extract._ingest._tables import layout
-from extract.cli import main
+from extract.apps.cli import main
+from extract.apps.ingest import _fit
+from extract.apps.ingest._tables import layout
 
 BIG = 2**63
 

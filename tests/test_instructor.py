@@ -18,8 +18,8 @@ import pytest
 from pydantic import BaseModel, Field
 
 import extract
-from backends.instructor_api import InstructorBackend, read_response
-from backends.openai_api import OpenAIBackend
+from extract.backends.instructor_api import InstructorBackend, read_response
+from extract.backends.openai_api import OpenAIBackend
 
 from .test_hosted_wire import KEY, NO_WAIT, Person, Server, chat, http, message
 
@@ -144,7 +144,7 @@ class RateLimited(Exception):
 def test_provider_exceptions_become_provider_errors(
     monkeypatch: pytest.MonkeyPatch, error: Exception, problem: str, retryable: bool, calls: int
 ) -> None:
-    monkeypatch.setattr("backends._transport.time.sleep", lambda _: None)
+    monkeypatch.setattr("extract.backends._transport.time.sleep", lambda _: None)
     completion = Scripted(*([error] * 5))
     with pytest.raises(extract.ProviderError) as caught:
         litellm_extractor(completion).run(Person, "text")
@@ -156,7 +156,7 @@ def test_provider_exceptions_become_provider_errors(
 def test_a_transient_failure_then_success_costs_no_model_attempt(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("backends._transport.time.sleep", lambda _: None)
+    monkeypatch.setattr("extract.backends._transport.time.sleep", lambda _: None)
     completion = Scripted(RateLimited("busy"), openai_shaped('{"name":"Ada","age":1}'))
     result = litellm_extractor(completion).run(Person, "text")
     assert len(result.attempts) == 1 and len(completion.calls) == 2

@@ -9,20 +9,34 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("extract", "schemas", "backends")
-# What each package may import from the others (extract -> backends -> schemas).
-ALLOWED = {"schemas": set(), "backends": {"schemas"}, "extract": {"schemas", "backends"}}
+# The folders, top to bottom: a module imports only from its own room or from rooms
+# below it. The top is the public surface (extract/*.py); schemas/ and backends/ sit at
+# the repository's top level and install as extract.schemas and extract.backends.
+ROOMS = (
+    "extract",
+    "extract.apps",
+    "extract.api",
+    "extract.features",
+    "extract.core",
+    "extract.backends",
+    "extract.schemas",
+)
+FOLDERS = {"extract": ROOT / "extract", "extract.schemas": ROOT / "schemas",
+           "extract.backends": ROOT / "backends"}  # fmt: skip
 
 
 def _modules() -> dict[str, Path]:
     found = {}
-    for package in PACKAGES:
-        for path in (ROOT / package).rglob("*.py"):
-            parts = path.relative_to(ROOT).with_suffix("").parts
-            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+    for package, folder in FOLDERS.items():
+        for path in folder.rglob("*.py"):
+            if package == "extract" and path.relative_to(folder).parts[0] in (
+                "schemas",
+                "backends",
+            ):
+                continue  # the links: read from the folders they point to
+            parts = path.relative_to(folder).with_suffix("").parts
+            name = ".".join([package, *(parts[:-1] if parts[-1] == "__init__" else parts)])
             found[name] = path
     return found
 
@@ -85,65 +99,44 @@ def test_no_import_cycles() -> None:
     assert _cycles(GRAPH) == []
 
 
-@pytest.mark.parametrize("package", PACKAGES)
-def test_layers_point_one_way(package: str) -> None:
-    wrong = {
-        (name, target)
-        for name, targets in GRAPH.items()
-        if name.split(".")[0] == package
-        for target in targets
-        if target.split(".")[0] not in ALLOWED[package] | {package}
-    }
-    assert wrong == set()
-
-
-# The rooms inside extract/, top to bottom: a module imports only from its own room or
-# from rooms below it (cli -> ray/targets -> api -> batch/ingest -> the core).
-ROOMS = (
-    ("extract", "extract.pytest_plugin"),  # the public surface re-exports everything
-    ("extract.cli",),
-    ("extract.review", "extract.distill"),
-    ("extract.ray", "extract._targets", "extract.evaluation"),
-    ("extract.ensemble",),
-    ("extract._api", "extract._parse", "extract.testing"),
-    ("extract.batch", "extract._ingest"),
-    ("extract._options", "extract._long"),
-    ("extract._loop", "extract._prompt", "extract._repair", "extract.streaming"),
-    (
-        "extract._result",
-        "extract._errors",
-        "extract._model",
-        "extract.grounding",
-        "extract._fields",
-    ),
-)
-
-
 def _room(module: str) -> int:
-    """The room's depth: its longest matching prefix decides (extract.batch._engine is in
-    extract.batch, not in extract)."""
-    best = max(
-        (prefix for room in ROOMS for prefix in room
-         if module == prefix or module.startswith(prefix + ".")),
-        key=len,
-    )  # fmt: skip
-    return next(depth for depth, room in enumerate(ROOMS) if best in room)
+    """The room's depth: the longest prefix names it (extract.apps.cli is in apps)."""
+    best = max((r for r in ROOMS if module == r or module.startswith(r + ".")), key=len)
+    return ROOMS.index(best)
 
 
-def test_every_extract_module_has_a_room() -> None:
-    names = [name for name in GRAPH if name.split(".")[0] == "extract"]
-    assert {_room(name) for name in names} == set(range(len(ROOMS)))
+def test_every_room_has_modules() -> None:
+    assert {_room(name) for name in GRAPH} == set(range(len(ROOMS)))
 
 
 def test_rooms_import_downwards() -> None:
     upward = {
         (name, target)
         for name, targets in GRAPH.items()
-        if name.split(".")[0] == "extract"
         for target in targets
-        if target.split(".")[0] == "extract" and _room(target) < _room(name)
+        if _room(target) < _room(name)
     }
     assert upward == set()
+
+
+def test_nothing_imports_schemas_or_backends_as_top_level_names() -> None:
+    """``schemas`` and ``backends`` are only ``extract.schemas`` and ``extract.backends``:
+    a top-level import would load a second copy, or a user's own module of that name."""
+    found = []
+    for folder in ("extract", "schemas", "backends", "tests", "benchmarks"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = []
+                if isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                    names = [node.module]
+                elif isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                found += [
+                    f"{path.relative_to(ROOT)}:{node.lineno}"
+                    for name in names
+                    if name.split(".")[0] in ("schemas", "backends")
+                ]
+    assert found == []
 
 
 def test_no_module_is_much_over_600_lines() -> None:

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backends._loops import (
+from extract.backends._loops import (
     CLOSES,
     LOOP_COPIES,
     LOOP_MAX_SPAN,
@@ -172,8 +172,8 @@ def vocabulary(tokenizer: Any) -> Iterator[Any]:
     """The embedded model's vocabulary (no weights), as the decoder sees it."""
     import llama_cpp
 
-    from backends._answer import Vocabulary
-    from extract._model import default_model_path
+    from extract.backends._answer import Vocabulary
+    from extract.core._model import default_model_path
 
     llm = llama_cpp.Llama(model_path=default_model_path(), vocab_only=True, verbose=False)
     yield Vocabulary(llm, tokenizer, fast_forward=True)

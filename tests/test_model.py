@@ -237,7 +237,7 @@ def test_async_twin(extractor: extract.Extractor) -> None:
 def test_extractor_accepts_a_llama_object(extractor: extract.Extractor) -> None:
     import llama_cpp
 
-    from extract._model import default_model_path
+    from extract.core._model import default_model_path
 
     llm = llama_cpp.Llama(model_path=default_model_path(), n_ctx=1024, verbose=False)
     try:

@@ -26,9 +26,9 @@ from hypothesis_jsonschema import from_schema
 from jsonschema.validators import validator_for
 from pydantic import BaseModel, Field, TypeAdapter
 
-import schemas
-from schemas import ProviderSchema
-from schemas._normalize import JsonSchema, json_copy, walk
+import extract.schemas as schemas
+from extract.schemas import ProviderSchema
+from extract.schemas._normalize import JsonSchema, json_copy, walk
 from tests.conftest import SHARED_DATA
 
 # OpenAI strict mode, as its documentation states it (kept apart from the module's own lists).

@@ -136,7 +136,7 @@ def test_line_and_row_round_trip() -> None:
 
 @pytest.mark.model
 def test_the_embedded_model_on_ray_actors_matches_the_local_engine(cluster: str) -> None:
-    from extract.cli._demo import Contact  # a model that ships with the package
+    from extract.apps.cli._demo import Contact  # a model that ships with the package
 
     texts = [
         "Write to Maria Gonzalez (maria@northwind.example), Northwind Traders, Madrid.",
@@ -156,8 +156,8 @@ def test_the_embedded_model_on_ray_actors_matches_the_local_engine(cluster: str)
 
 
 def test_an_actor_that_cannot_start_is_a_clear_error(cluster: str) -> None:
-    from extract.batch import Document
-    from extract.ray import run_lines
+    from extract.apps.ray import run_lines
+    from extract.features.batch import Document
 
     docs = iter([Document("a", "doc 1 ok"), Document("b", "doc 2 ok")])
     lines = run_lines(docs, Item, backend="tests.batch_fakes:broken_backend", workers=1)

@@ -13,7 +13,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from pydantic import Field, TypeAdapter, ValidationError
 
-import schemas
+import extract.schemas as schemas
 from tests.grammar_tools import accepts, representable
 
 PATTERNS = [

@@ -8,9 +8,9 @@ from itertools import pairwise
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backends import Completion, Message
-from extract._prompt import build_messages, repair_messages
-from extract._result import Attempt, Usage, changed_retries
+from extract.backends import Completion, Message
+from extract.core._prompt import build_messages, repair_messages
+from extract.core._result import Attempt, Usage, changed_retries
 
 values = st.recursive(
     st.none() | st.integers(-3, 3) | st.sampled_from(["a", "b"]),

@@ -17,8 +17,8 @@ from starlette.testclient import TestClient
 
 import extract
 from extract import Dataset, UsageError
-from extract.review import Store, load_examples, load_items
-from extract.review._app import Review, create_app
+from extract.apps.review import Store, load_examples, load_items
+from extract.apps.review._app import Review, create_app
 from tests.form_submit import submitted
 
 

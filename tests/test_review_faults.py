@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 from starlette.testclient import TestClient
 
-from extract.review import Store, load_items
-from extract.review._app import MAX_BODY_BYTES, MAX_FIELDS, Review, create_app
+from extract.apps.review import Store, load_items
+from extract.apps.review._app import MAX_BODY_BYTES, MAX_FIELDS, Review, create_app
 from tests import fault_counts
 from tests.form_submit import submitted
 from tests.review_models import predictions

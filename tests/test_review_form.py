@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model
 
-from extract.review._form import FormContext, render_form, target_schema
-from extract.review._submit import read_form
+from extract.apps.review._form import FormContext, render_form, target_schema
+from extract.apps.review._submit import read_form
+from extract.schemas import error_pointer, field_tree
 from extract.testing import instances
-from schemas import error_pointer, field_tree
 from tests.form_submit import submitted
 
 

@@ -12,7 +12,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from extract.review import ANSWERS, Conflict, Item, Store
+from extract.apps.review import ANSWERS, Conflict, Item, Store
 
 IDS = [f"d{i}" for i in range(4)]
 ITEMS = [

@@ -19,10 +19,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import extract
-from extract.batch import Document, read_inputs
-from extract.batch._jsonl import read_json_lines
-from extract.cli import main
-from extract.review import load_items
+from extract.apps.cli import main
+from extract.apps.review import load_items
+from extract.features.batch import Document, read_inputs
+from extract.features.batch._jsonl import read_json_lines
 
 from .fault_counts import record
 
@@ -209,9 +209,9 @@ def test_messages_name_the_line_of_the_file() -> None:
         {"id": "a", "text": "t", "where": "f.jsonl:1"},
         {"id": "a", "text": "t", "where": "f.jsonl:6"},
     ]
-    outcomes = list(extract.batch.documents(records))
+    outcomes = list(extract.features.batch.documents(records))
     assert outcomes[1].error == "UsageError: f.jsonl:6 repeats the id 'a' of f.jsonl:1"
-    positional = list(extract.batch.documents([("a", "t"), ("b", "t"), ("a", "t")]))
+    positional = list(extract.features.batch.documents([("a", "t"), ("b", "t"), ("a", "t")]))
     assert positional[2].error == "UsageError: input 2 repeats the id 'a' of input 0"
 
 
@@ -282,7 +282,7 @@ JSON_VALUES = st.recursive(
 @settings(max_examples=300)
 @given(value=JSON_VALUES)
 def test_a_json_line_is_one_line_for_every_reader_and_reads_back(value: Any) -> None:
-    from extract.batch import json_line
+    from extract.features.batch import json_line
 
     line = json_line(value)
     assert len(line.splitlines()) == 1 and "\n" not in line  # U+0085, U+2028: escaped

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backends import _cpu, llama_build
+from extract.backends import _cpu, llama_build
 
 ROOT = Path(__file__).resolve().parents[1]
 FEATURES = sorted(_cpu.CPU_FLAG_FOR)
@@ -104,8 +104,8 @@ def test_the_amx_probe_answers_without_harming_this_process() -> None:
 
 def test_an_unrunnable_library_is_a_model_load_error(monkeypatch: pytest.MonkeyPatch) -> None:
     import extract
-    from backends import llamacpp
-    from extract._model import default_model_path
+    from extract.backends import llamacpp
+    from extract.core._model import default_model_path
 
     refused = _cpu.verdict({"AVX2", "AMX_INT8"}, {"avx2", "amx_tile", "amx_int8"}, False)
     monkeypatch.setattr(llamacpp, "_library_verdict", lambda: refused)
@@ -225,11 +225,11 @@ def test_the_installed_library_is_a_build_from_the_project_cache() -> None:
 
 @pytest.mark.model
 def test_a_long_prompt_is_evaluated_in_one_batch_with_the_defaults(extractor: Any) -> None:
-    from backends._sequences import Feed
+    from extract.backends._sequences import Feed
 
     backend = extractor.backend
     sequences = backend.sequences
-    text = (ROOT / "extract" / "samples" / "invoice.txt").read_text() * 6
+    text = (ROOT / "extract" / "apps" / "cli" / "samples" / "invoice.txt").read_text() * 6
     tokens = backend.llm.tokenize(text.encode(), add_bos=False)
     assert 256 <= len(tokens) <= sequences.n_batch, "must be one batch of at least 256 tokens"
     passes = sequences.passes
@@ -244,9 +244,9 @@ def test_a_long_prompt_is_evaluated_in_one_batch_with_the_defaults(extractor: An
 
 @pytest.mark.model
 def test_a_full_record_decodes_on_this_cpu(extractor: Any) -> None:
-    from extract.cli._demo import Invoice
+    from extract.apps.cli._demo import Invoice
 
-    text = (ROOT / "extract" / "samples" / "invoice.txt").read_text()
+    text = (ROOT / "extract" / "apps" / "cli" / "samples" / "invoice.txt").read_text()
     result = extractor.run(Invoice, text)
     assert isinstance(result.value, Invoice)
     assert result.value.items

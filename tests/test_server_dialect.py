@@ -16,11 +16,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backends import ProviderFailure
-from backends._server_kind import profile_from_models
-from backends._transport import RetryPolicy, call_with_retries
-from backends.openai_api import OpenAIBackend
-from schemas import llama_cpp_server_schema, server_pattern
+from extract.backends import ProviderFailure
+from extract.backends._server_kind import profile_from_models
+from extract.backends._transport import RetryPolicy, call_with_retries
+from extract.backends.openai_api import OpenAIBackend
+from extract.schemas import llama_cpp_server_schema, server_pattern
 
 try:  # the openai SDK's HTTP client: httpx2 in newer releases
     import httpx2 as httpx

@@ -11,8 +11,8 @@ import pytest
 from pydantic import BaseModel
 
 import extract
-from backends import Capabilities, Completion, Request
 from extract import Result, Snapshot
+from extract.backends import Capabilities, Completion, Request
 
 
 class Line(BaseModel):
@@ -139,7 +139,9 @@ def test_a_backend_that_cannot_stream_gives_the_result_alone() -> None:
 def test_the_embedded_model_streams_the_value_run_gives() -> None:
     from benchmarks.corpus import Invoice
 
-    text = (Path(__file__).resolve().parents[1] / "extract/samples/invoice.txt").read_text("utf-8")
+    text = (Path(__file__).resolve().parents[1] / "extract/apps/cli/samples/invoice.txt").read_text(
+        "utf-8"
+    )
     ex = extract.Extractor()
     *snapshots, result = list(ex.stream(Invoice, text))
     assert isinstance(result, Result) and result.value == ex.run(Invoice, text).value
@@ -156,20 +158,20 @@ def test_the_command_prints_snapshots_then_the_result_line(tmp_path: Path) -> No
     root = Path(__file__).resolve().parents[1]
     done = subprocess.run(
         [sys.executable, "-m", "extract", "run", "--schema", "benchmarks.corpus:Contact",
-         "--stream", "--no-cache", "extract/samples/contact.txt"],
+         "--stream", "--no-cache", "extract/apps/cli/samples/contact.txt"],
         cwd=root, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     lines = [json.loads(x) for x in done.stdout.splitlines()]
     *snapshots, final = lines
     assert snapshots and all("snapshot" in s and s["attempt"] >= 1 for s in snapshots)
-    assert "value" in final and final["id"] == "extract/samples/contact.txt"
+    assert "value" in final and final["id"] == "extract/apps/cli/samples/contact.txt"
     last = snapshots[-1]["snapshot"]
     assert last and all(final["value"][k] == v for k, v in last.items())
     with pytest.raises(subprocess.CalledProcessError):
         subprocess.run(
             [sys.executable, "-m", "extract", "run", "--schema", "benchmarks.corpus:Contact",
-             "--stream", "extract/samples/contact.txt", "extract/samples/team.txt"],
+             "--stream", "extract/apps/cli/samples/contact.txt", "extract/apps/cli/samples/team.txt"],
             cwd=root, capture_output=True, text=True, timeout=60, check=True,
         )  # fmt: skip
 

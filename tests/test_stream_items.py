@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
 import extract
-from backends import Capabilities, Completion, Request
-from backends._loops import LOOP_COPIES, NEAR_COPIES, NEAR_KEPT, near_repeating, repeating
 from extract import ItemsChangedError, Result
+from extract.backends import Capabilities, Completion, Request
+from extract.backends._loops import LOOP_COPIES, NEAR_COPIES, NEAR_KEPT, near_repeating, repeating
 
 
 class Line(BaseModel):

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-import schemas
-from extract.streaming import PartialParser
+import extract.schemas as schemas
+from extract.features.streaming import PartialParser
 
 JSON = st.recursive(
     st.none()
@@ -137,7 +137,7 @@ def test_the_follower_reads_utf8_bytes_in_any_chunks(
     """An answer's bytes cut anywhere (inside a multi-byte character too), optionally
     wrapped as a provider sends a non-object root: every snapshot is consistent with
     the final value, and the last one is the value."""
-    from extract.streaming import Follower, Snapshot
+    from extract.features.streaming import Follower, Snapshot
 
     snapshots: list[Snapshot] = []
     follower = Follower(1, snapshots.append, lambda pointer: True)

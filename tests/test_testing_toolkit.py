@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, EmailStr, Field
 
 import extract
-import schemas
-from backends import Completion, Message, Request
+import extract.schemas as schemas
+from extract.backends import Completion, Message, Request
 from extract.testing import (
     REPAIRABLE,
     FakeBackend,

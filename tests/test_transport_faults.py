@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 import extract
-from backends import ProviderFailure
-from backends._transport import RetryPolicy, retry_after_seconds
+from extract.backends import ProviderFailure
+from extract.backends._transport import RetryPolicy, retry_after_seconds
 from tests import fault_counts
 from tests.fault_server import (
     CLOSE,

@@ -39,8 +39,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic_core import to_jsonable_python
 
+from extract.core.grounding import Quote
 from extract.evaluation import Counts, Scorer, scorer_for
-from extract.grounding import Quote
 
 __all__ = [
     "TASKS",

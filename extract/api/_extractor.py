@@ -1,0 +1,213 @@
+"""``Extractor`` (one model behind the verbs) and the module-level ``extract()``,
+``aextract()``, ``stream()``... that use the embedded default model."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, TypeVar, overload
+
+from extract.backends import Backend
+from extract.core._errors import ModelLoadError, UsageError
+from extract.core._model import default_model_path
+from extract.core._options import check_deadline
+from extract.core._result import Result
+from extract.core._runner import BackendRunner
+from extract.features.batch import LimitedBackend, RateLimit
+from extract.features.streaming import AsyncItems, Items, Snapshot
+
+from ._verbs import Verbs
+
+T = TypeVar("T")
+
+
+class Extractor(Verbs):
+    """Extracts typed values from text with one model.
+
+    ``model`` is a GGUF file path, a ``llama_cpp.Llama``, ``"openai:MODEL"``,
+    ``"anthropic:MODEL"``, an ``openai.OpenAI``/``AsyncOpenAI`` or
+    ``anthropic.Anthropic``/``AsyncAnthropic`` client (then pass ``model=``), a client
+    built by ``instructor`` (``from_openai``, ``from_litellm``, ``from_provider``...), a
+    distilled student (``"spacy:DIR"`` or a loaded spaCy pipeline), any object
+    implementing ``extract.backends.Backend``, or ``None`` for the embedded default model.
+    Hosted options: ``base_url`` (OpenAI-compatible servers), ``profile``, ``strategy``,
+    ``retry`` (an ``extract.backends.RetryPolicy``), ``api_key``, ``timeout`` (seconds
+    each whole call may take; for ``"openai:MODEL"``/``"anthropic:MODEL"`` 120 s unless
+    given, for your own client its own timeout), ``asynchronous``.
+    ``deadline``: seconds each extraction may take in all (calls, transport retries and
+    re-asks), else ``DeadlineExceededError``; a ``deadline=`` per call overrides it.
+    ``rate_limit``: a ``RateLimit`` every request of this extractor waits for; give the
+    same one to several extractors that share an API key.
+    """
+
+    def __init__(
+        self,
+        model: Any = None,
+        /,
+        *,
+        rate_limit: RateLimit | None = None,
+        deadline: float | None = None,
+        **backend_options: Any,
+    ) -> None:
+        deadline = check_deadline(deadline)
+        if model is None and "model" in backend_options:  # Extractor(model="x.gguf")
+            model = backend_options.pop("model")
+        if rate_limit is not None and not isinstance(rate_limit, RateLimit):
+            raise UsageError(f"rate_limit must be an extract.RateLimit, not {rate_limit!r}")
+        backend = _backend_for(model, backend_options)
+        if rate_limit is not None:
+            backend = LimitedBackend(backend, rate_limit)
+        self._model = BackendRunner(backend, deadline)
+        super().__init__(self._model)
+
+    def __repr__(self) -> str:
+        return f"Extractor({self.name!r})"
+
+    @property
+    def backend(self) -> Backend:
+        """The model runtime it calls (``extract.backends.Backend``)."""
+        return self._model.backend
+
+    @property
+    def deadline(self) -> float | None:
+        """Seconds each extraction may take in all, or None."""
+        return self._model.deadline
+
+
+_default: Extractor | None = None
+_default_lock = threading.Lock()
+
+
+def default_extractor() -> Extractor:
+    """The embedded default model, loaded once per process."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Extractor()
+        return _default
+
+
+@overload
+def extract(target: type[T], text: str, **options: Any) -> T: ...
+@overload
+def extract(target: Any, text: str, **options: Any) -> Any: ...
+def extract(target: Any, text: str, **options: Any) -> Any:
+    """Extract a ``target`` (a Pydantic model, ``list[Model]``, ...) from ``text``."""
+    return default_extractor().extract(target, text, **options)
+
+
+async def aextract(target: Any, text: str, **options: Any) -> Any:
+    return await default_extractor().aextract(target, text, **options)
+
+
+def stream(target: Any, text: str, **options: Any) -> Iterator[Snapshot | Result[Any]]:
+    """``Extractor.stream`` with the default extractor (the embedded model)."""
+    return default_extractor().stream(target, text, **options)
+
+
+def astream(target: Any, text: str, **options: Any) -> AsyncIterator[Snapshot | Result[Any]]:
+    """``Extractor.astream`` with the default extractor (the embedded model)."""
+    return default_extractor().astream(target, text, **options)
+
+
+@overload
+def iter_items(target: type[list[T]], text: str, **options: Any) -> Items[T]: ...
+@overload
+def iter_items(target: Any, text: str, **options: Any) -> Items[Any]: ...
+def iter_items(target: Any, text: str, **options: Any) -> Items[Any]:
+    """``Extractor.iter_items`` with the default extractor (the embedded model)."""
+    return default_extractor().iter_items(target, text, **options)
+
+
+@overload
+def aiter_items(target: type[list[T]], text: str, **options: Any) -> AsyncItems[T]: ...
+@overload
+def aiter_items(target: Any, text: str, **options: Any) -> AsyncItems[Any]: ...
+def aiter_items(target: Any, text: str, **options: Any) -> AsyncItems[Any]:
+    """``Extractor.aiter_items`` with the default extractor (the embedded model)."""
+    return default_extractor().aiter_items(target, text, **options)
+
+
+def _backend_for(model: Any, options: dict[str, Any]) -> Backend:
+    if model is not None and not isinstance(model, (str, os.PathLike)):
+        vendor = type(model).__module__.split(".")[0]
+        if vendor in _CLIENTS:
+            return _hosted_backend(vendor, model, options, from_client=True)
+        if _is_backend(model):
+            return model  # type: ignore[no-any-return]
+        if vendor == "spacy":  # a pipeline that `extract distill` trained, already loaded
+            return _student(model, options)
+    if isinstance(model, str) and not os.path.exists(model):
+        vendor, _, name = model.partition(":")
+        if vendor in _NAMED and name:
+            return _hosted_backend(vendor, name, options, from_client=False)
+        if vendor == "spacy" and name:
+            return _student(name, options)
+    try:
+        from extract.backends._cpu import UnrunnableLibrary
+        from extract.backends.llamacpp import LlamaCppBackend
+    except ImportError as exc:
+        raise ModelLoadError(str(exc)) from exc
+    if model is None:
+        model = default_model_path()
+    try:
+        return LlamaCppBackend(model, **options)
+    except (FileNotFoundError, UnrunnableLibrary) as exc:
+        raise ModelLoadError(str(exc)) from exc
+    except (ValueError, RuntimeError) as exc:
+        raise ModelLoadError(f"could not load {model!r}: {exc}") from exc
+
+
+# Client's top-level module -> (backend module, factory, pip extra). Imported when used.
+_CLIENTS = {
+    "openai": ("extract.backends.openai_api", "OpenAIBackend", "hosted"),
+    "anthropic": ("extract.backends.anthropic_api", "AnthropicBackend", "hosted"),
+    "instructor": ("extract.backends.instructor_api", "instructor_backend", "instructor"),
+}
+_NAMED = ("openai", "anthropic")  # "openai:MODEL" and "anthropic:MODEL"
+
+
+def _hosted_backend(vendor: str, model: Any, options: dict[str, Any], from_client: bool) -> Backend:
+    module_name, class_name, extra = _CLIENTS[vendor]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ModelLoadError(
+            f"{vendor} needs its SDK: pip install 'structured-extract[{extra}]' ({exc})"
+        ) from exc
+    cls = getattr(module, class_name)
+    try:
+        if from_client:
+            # An instructor client may carry a default model (instructor.from_provider).
+            if "model" not in options and vendor != "instructor":
+                raise UsageError(
+                    f"pass model=... with a {vendor} client, e.g. Extractor(client, model='...')"
+                )
+            options = dict(options)
+            return cls(model, options.pop("model", None), **options)  # type: ignore[no-any-return]
+        return cls.from_name(model, **options)  # type: ignore[no-any-return]
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"{vendor}: {exc}") from exc
+    except Exception as exc:  # the SDK's own error, e.g. a missing key
+        if type(exc).__module__.split(".")[0] == vendor:
+            raise ModelLoadError(f"{vendor}: {exc}") from exc
+        raise
+
+
+def _student(model: Any, options: dict[str, Any]) -> Backend:
+    try:
+        from extract.backends.spacy_student import SpacyStudent
+    except ImportError as exc:
+        raise ModelLoadError(
+            f"a spaCy student needs spaCy: pip install 'structured-extract[distill]' ({exc})"
+        ) from exc
+    try:
+        return SpacyStudent(model, **options)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"cannot load the spaCy student {model!r}: {exc}") from exc
+
+
+def _is_backend(obj: Any) -> bool:
+    return callable(getattr(obj, "complete", None)) and hasattr(obj, "capabilities")

@@ -1,0 +1,58 @@
+"""``extract review``: check and correct extracted records in a local web page."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from extract.apps._targets import load_target
+from extract.apps.review import serve
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    target = load_target(args.schema)
+
+    def ready(address: str) -> None:
+        print(f"Reviewing {args.data} at {address} (answers in {args.out}; Ctrl+C stops)")
+        sys.stdout.flush()
+
+    serve(
+        target,
+        args.data,
+        args.out,
+        inputs=args.input or [],
+        host=args.host,
+        port=args.port,
+        database=args.database,
+        threshold=args.confidence,
+        ready=ready,
+    )
+    return 0
+
+
+def add_review_parser(sub: Any) -> None:
+    rv = sub.add_parser(
+        "review",
+        help="check and correct extracted records in a local web page",
+        description="Serve a review page on this machine: one document at a time, its "
+        "record as a form pre-filled with the prediction; answers become gold data.",
+    )
+    rv.add_argument("--schema", required=True, help="the target: package.module:Model")
+    rv.add_argument(
+        "--data", required=True, help='`extract run` output or {"id","text","value"} JSONL'
+    )
+    rv.add_argument("--out", required=True, help="the reviewed JSONL to write")
+    rv.add_argument("--input", action="append", help="the run's inputs (for their texts)")
+    rv.add_argument("--port", type=int, default=8000, help="0 takes a free port (default 8000)")
+    rv.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: this machine only)"
+    )
+    rv.add_argument("--database", help="where answers are kept (default: OUT.sqlite)")
+    rv.add_argument(
+        "--confidence",
+        type=float,
+        default=0.8,
+        help="mark fields whose ensemble confidence is below this (default 0.8)",
+    )
+    rv.set_defaults(func=cmd_review)

@@ -1,0 +1,212 @@
+"""Documents longer than the model's context: extracted chunk by chunk, merged.
+
+Only targets made of lists can be split this way: a list (``list[Entity]``) or a model
+with list fields (the lists are concatenated, every other field taken from the first
+chunk that gives it). Chunks are cut at line or sentence ends and overlap, so a name
+cut in two at a chunk's end is whole in the next; an item found twice in an overlap
+is kept once (the same value at the same offsets). Every offset is mapped back to the
+whole document.
+
+The plan is sans-IO like the retry loop: ``chunked_steps`` yields chunk texts and is
+sent each chunk's ``Result`` (or the ``ContextWindowError`` it raised, and the chunk is
+then cut in two), so one plan serves the blocking and the async extractors.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Generator, Mapping
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from extract.schemas import CompiledSchema, Invalid
+
+from ._errors import ContextWindowError, ExtractionError
+from ._loop import Options
+from ._loop import type_name as loop_type_name
+from ._result import Result, Usage
+
+_MIN_CHUNK = 200
+_CUT = re.compile(r"\n|(?<=[.!?;])\s")
+
+
+def list_fields(schema: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """How a target splits: ``()`` for a root list, the names of a model's list fields,
+    or None when it cannot be split."""
+    root = _resolved(schema, schema)
+    if root.get("type") == "array":
+        return ()
+    props = root.get("properties")
+    if root.get("type") == "object" and isinstance(props, Mapping):
+        names = tuple(k for k, v in props.items() if _resolved(schema, v).get("type") == "array")
+        return names or None
+    return None
+
+
+def _resolved(root: Mapping[str, Any], node: Any) -> Mapping[str, Any]:
+    for _ in range(16):
+        if not isinstance(node, Mapping):
+            return {}
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/"):
+            target: Any = root
+            for part in ref[2:].split("/"):
+                target = target.get(part, {}) if isinstance(target, Mapping) else {}
+            node = target
+            continue
+        branches = [b for b in node.get("anyOf") or () if _resolved(root, b).get("type") != "null"]
+        if len(branches) == 1:
+            node = branches[0]
+            continue
+        return node
+    return {}
+
+
+def cut(text: str, size: int, overlap: int) -> list[tuple[int, int]]:
+    """``(start, end)`` chunks of at most ``size`` characters, each ending at a line or
+    sentence end when one lies in its last third, each after the first starting
+    ``overlap`` characters before the previous one ended (at a word start)."""
+    size = max(size, _MIN_CHUNK)
+    overlap = max(0, min(overlap, size // 3))
+    chunks: list[tuple[int, int]] = []
+    start = 0
+    while True:
+        end = min(len(text), start + size)
+        if end < len(text):
+            ends = [m.end() for m in _CUT.finditer(text, start + 2 * size // 3, end)]
+            if ends:
+                end = ends[-1]
+            else:
+                space = text.rfind(" ", start + size // 2, end)
+                end = space + 1 if space > 0 else end
+        chunks.append((start, end))
+        if end >= len(text):
+            return chunks
+        nxt = max(start + 1, end - overlap)
+        space = text.find(" ", nxt, end)
+        start = space + 1 if 0 <= space < end - 1 else nxt
+
+
+def chunk_size_for(error: ContextWindowError, text: str, max_tokens: int) -> int:
+    """Characters per chunk from the prompt that did not fit: the text's share of the
+    prompt, scaled to what the window leaves, with a margin for tokenizer variance."""
+    window = error.context_window or 0
+    overhead_guess = 600  # system prompt and schema, in tokens: refined by halving below
+    room = max(window - max_tokens - overhead_guess, 128)
+    text_tokens = max(1, (error.prompt_tokens or len(text) // 3) - overhead_guess // 2)
+    return max(_MIN_CHUNK, int(len(text) * room / text_tokens * 0.8))
+
+
+ChunkSteps = Generator[str, "Result[Any] | ContextWindowError", Result[Any]]
+
+
+def chunked_steps(
+    target: Any, compiled: CompiledSchema, text: str, options: Options, first: ContextWindowError
+) -> ChunkSteps:
+    """The plan: yields each chunk's text, is sent its result; returns the merged one."""
+    type_name = loop_type_name(target)
+    max_tokens = options.max_tokens
+    fields = list_fields(compiled.json_schema)
+    if fields is None:
+        raise ContextWindowError(
+            f"{first} The document is {len(text)} characters and {type_name} cannot be "
+            "split: extract a list (list[Model], or a model whose fields are lists) to "
+            "have it read chunk by chunk.",
+            prompt_tokens=first.prompt_tokens,
+            context_window=first.context_window,
+        )
+    size = options.chunk_size or chunk_size_for(first, text, max_tokens)
+    pending = cut(text, size, options.chunk_overlap)
+    if len(pending) > options.max_chunks:
+        raise ContextWindowError(
+            f"{first} Cut into chunks of {size} characters the document needs "
+            f"{len(pending)}, more than max_chunks={options.max_chunks}.",
+            prompt_tokens=first.prompt_tokens,
+            context_window=first.context_window,
+        )
+    done: list[tuple[int, Result[Any]]] = []
+    while pending:
+        start, end = pending.pop(0)
+        answer = yield text[start:end]
+        if isinstance(answer, ContextWindowError):
+            if end - start <= _MIN_CHUNK:
+                raise answer
+            halves = cut(text[start:end], (end - start) // 2 + 1, options.chunk_overlap)
+            pending[:0] = [(start + a, start + b) for a, b in halves]
+            continue
+        done.append((start, answer))
+    return _merged(target, compiled, fields, done, type_name)
+
+
+def _merged(
+    target: Any, compiled: CompiledSchema, fields: tuple[str, ...],
+    done: list[tuple[int, Result[Any]]], type_name: str,
+) -> Result[Any]:  # fmt: skip
+    """The chunks' values as one value, items found twice kept once, offsets moved to
+    the whole document."""
+    merged: Any = [] if not fields else {}
+    spans: dict[str, tuple[int, int]] = {}
+    alignment: dict[str, str] = {}
+    seen: set[str] = set()
+    attempts, usage = [], Usage()
+    for offset, result in done:
+        attempts += result.attempts
+        usage = usage + result.usage
+        value = _as_json(result.value, target)
+        lists = {"": value} if not fields else {f"/{f}": value.get(f) or [] for f in fields}
+        if fields:
+            for key, item in value.items():
+                if key not in fields and merged.get(key) is None:
+                    merged[key] = item
+                    _move(result, f"/{key}", f"/{key}", offset, spans, alignment)
+        for prefix, items in lists.items():
+            bucket = merged if not prefix else merged.setdefault(prefix[1:], [])
+            for i, item in enumerate(items):
+                old = f"{prefix}/{i}"
+                inside = old + "/"
+                where = {
+                    p[len(old) :]: (s + offset, e + offset)
+                    for p, (s, e) in result.spans.items()
+                    if p.startswith(inside)
+                }
+                key = json.dumps([prefix, item, sorted(where.items())], sort_keys=True)
+                if key in seen:
+                    continue  # the same item at the same place: read twice in an overlap
+                seen.add(key)
+                _move(result, old, f"{prefix}/{len(bucket)}", offset, spans, alignment)
+                bucket.append(item)
+    outcome = compiled.validate(json.dumps(merged, ensure_ascii=False))
+    if isinstance(outcome, Invalid):  # e.g. more items in all than max_items allows
+        raise ExtractionError(type_name, attempts, usage)
+    last = done[-1][1]
+    return Result(
+        value=outcome,
+        raw=json.dumps(merged, ensure_ascii=False, separators=(",", ":")),
+        attempts=attempts,
+        usage=usage,
+        report=last.report,
+        timings={"chunks": float(len(done))},
+        model=last.model,
+        spans=spans,
+        alignment=alignment,
+    )
+
+
+def _as_json(value: Any, target: Any) -> Any:
+    """A chunk's value as JSON under the schema's names (aliases), as its spans are."""
+    if isinstance(target, dict):
+        return value
+    return TypeAdapter(target).dump_python(value, mode="json", by_alias=True)
+
+
+def _move(
+    result: Result[Any], old: str, new: str, offset: int,
+    spans: dict[str, tuple[int, int]], alignment: dict[str, str],
+) -> None:  # fmt: skip
+    for pointer, (start, end) in result.spans.items():
+        if pointer == old or pointer.startswith(old + "/"):
+            moved = new + pointer[len(old) :]
+            spans[moved] = (start + offset, end + offset)
+            alignment[moved] = result.alignment.get(pointer, "exact")

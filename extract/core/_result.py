@@ -1,0 +1,125 @@
+"""What one extraction returns: the value and how it was obtained."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any, Generic, TypeVar
+
+from extract.schemas import ConstraintReport
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_prompt_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.cached_prompt_tokens + other.cached_prompt_tokens,
+        )
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One model call: its raw output and, if it was rejected, why."""
+
+    raw: str
+    errors: tuple[str, ...]
+    truncated: bool
+    usage: Usage
+    seconds: float
+    refused: bool = False  # the model declined to answer (a refusal or a content filter)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass(frozen=True)
+class Result(Generic[T]):
+    value: T
+    raw: str
+    attempts: list[Attempt]
+    usage: Usage
+    report: ConstraintReport
+    timings: dict[str, float] = field(default_factory=dict)
+    model: str = ""  # the backend that produced it, e.g. "llama.cpp:SmolLM2-135M-Instruct..."
+    # Grounded values (``extract.Quote``): JSON pointer -> (start, end) in the input text,
+    # end exclusive, and how each was found ("exact", "normalized" or "fuzzy").
+    spans: dict[str, tuple[int, int]] = field(default_factory=dict)
+    alignment: dict[str, str] = field(default_factory=dict)
+    # An ensemble's vote (``extract.Ensemble``): JSON pointer -> the share of members
+    # agreeing with the value there; every member's answer; and, when the voted value
+    # did not validate, why and which member's answer was used instead.
+    confidence: dict[str, float] = field(default_factory=dict)
+    candidates: list[Candidate] = field(default_factory=list)
+    fallback: str | None = None
+
+    @property
+    def retries(self) -> int:
+        """Attempts after the first; for an ensemble, after each member's first."""
+        if self.candidates:
+            return sum(c.retries for c in self.candidates)
+        return max(0, len(self.attempts) - 1)
+
+    @property
+    def changed_retries(self) -> int:
+        """How many retries answered differently from the attempt before them (within
+        each member, for an ensemble: members differing is no retry)."""
+        if self.candidates:
+            return sum(c.changed_retries for c in self.candidates)
+        return changed_retries(self.attempts)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One ensemble member's answer: its ``result``, or the ``error`` it failed with
+    (``"Type: message"``)."""
+
+    member: str
+    result: Result[Any] | None = None
+    error: str | None = None
+    failed_attempts: tuple[Attempt, ...] = ()  # what a failed member's attempts wrote
+
+    @property
+    def value(self) -> Any:
+        return None if self.result is None else self.result.value
+
+    @property
+    def retries(self) -> int:
+        if self.result is not None:
+            return self.result.retries
+        return max(0, len(self.failed_attempts) - 1)
+
+    @property
+    def changed_retries(self) -> int:
+        if self.result is not None:
+            return self.result.changed_retries
+        return changed_retries(self.failed_attempts)
+
+
+def changed_retries(attempts: Sequence[Attempt]) -> int:
+    """The retries whose answer differs from the previous attempt's (as JSON values
+    where both parse, so spacing does not count): a retry that writes the same value
+    again only spent its tokens."""
+    answers = [_as_value(a.raw) for a in attempts]
+    return sum(1 for before, after in pairwise(answers) if before != after)
+
+
+def _as_value(raw: str) -> Any:
+    try:
+        return ("json", json.loads(raw))
+    except ValueError:
+        return ("text", raw)

@@ -1,0 +1,137 @@
+"""The seam every verb is written over: a runner runs one compiled target on one text.
+
+``extract.Extractor`` and ``extract.Ensemble`` (``extract.api``) hold a runner and write
+``run``, ``stream``, ``iter_items``, ``run_many`` and their async forms once over it;
+``run_many``'s batches and the evaluation harness run documents on it too. A
+``BackendRunner`` is one backend's retry-and-repair loop; the ensemble's runner votes
+the answers of its members' runners.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from extract.backends import Backend, Request
+from extract.schemas import CompiledSchema
+
+from ._drive import adrive, drive
+from ._errors import ContextWindowError, UsageError
+from ._long import chunked_steps
+from ._loop import Options, arun_extraction, run_extraction
+from ._result import Result
+
+# Sees each request before it is sent (a stream attaches its listener there).
+Prepare = Callable[[Request], Request]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One extraction: a compiled target, the text, and the options it runs with."""
+
+    target: Any
+    compiled: CompiledSchema
+    text: str
+    options: Options
+
+
+class Runner(Protocol):
+    """Runs jobs. ``name`` names results and keys caches; ``takes_back``: a streamed
+    answer may be cut back (``iter_items`` then holds items that could be taken back);
+    ``concurrency``: documents at once it serves; ``limited``: the same runner with
+    every backend it calls wrapped (``run_many``'s rate limits)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def takes_back(self) -> bool: ...
+
+    def concurrency(self, requested: int | None) -> int: ...
+
+    def limited(self, wrap: Callable[[Backend], Backend]) -> Runner: ...
+
+    def run(self, job: Job, prepare: Prepare | None = None) -> Result[Any]: ...
+
+    async def arun(self, job: Job, prepare: Prepare | None = None) -> Result[Any]: ...
+
+
+def concurrency_for(backend: Backend, requested: int | None) -> int:
+    """Documents at once: as requested (8 by default), capped by what the backend serves."""
+    if requested is not None and (
+        isinstance(requested, bool) or not isinstance(requested, int) or requested < 1
+    ):
+        raise UsageError("concurrency must be an int >= 1")
+    wanted = requested or 8
+    most = backend.capabilities.max_concurrency
+    return wanted if most is None else min(wanted, most)
+
+
+class BackendRunner:
+    """One backend's retry-and-repair loop. A text longer than the model's context is
+    read chunk by chunk (``_long``), except while streaming (a stream shows one
+    answer). ``deadline``: seconds per extraction unless the options name their own."""
+
+    def __init__(self, backend: Backend, deadline: float | None = None) -> None:
+        self.backend = backend
+        self.deadline = deadline
+
+    def __repr__(self) -> str:
+        return f"BackendRunner({self.backend.name!r})"
+
+    @property
+    def name(self) -> str:
+        return self.backend.name
+
+    @property
+    def takes_back(self) -> bool:
+        return self.backend.capabilities.takes_back
+
+    def concurrency(self, requested: int | None) -> int:
+        return concurrency_for(self.backend, requested)
+
+    def limited(self, wrap: Callable[[Backend], Backend]) -> BackendRunner:
+        return BackendRunner(wrap(self.backend), self.deadline)
+
+    def _options(self, options: Options) -> Options:
+        if options.deadline is None and self.deadline is not None:
+            return dataclasses.replace(options, deadline=self.deadline)
+        return options
+
+    def run(self, job: Job, prepare: Prepare | None = None) -> Result[Any]:
+        options = self._options(job.options)
+        backend, target, compiled = self.backend, job.target, job.compiled
+        if prepare is not None:
+            return run_extraction(backend, target, compiled, job.text, options, prepare)
+        try:
+            return run_extraction(backend, target, compiled, job.text, options)
+        except ContextWindowError as exc:
+            steps = chunked_steps(target, compiled, job.text, options, exc)
+
+            def chunk(part: str) -> Result[Any] | ContextWindowError:
+                try:
+                    return run_extraction(backend, target, compiled, part, options)
+                except ContextWindowError as smaller:
+                    return smaller
+
+            return drive(steps, chunk)
+
+    async def arun(self, job: Job, prepare: Prepare | None = None) -> Result[Any]:
+        options = self._options(job.options)
+        backend, target, compiled = self.backend, job.target, job.compiled
+        if prepare is not None:
+            return await arun_extraction(backend, target, compiled, job.text, options, prepare)
+        try:
+            return await arun_extraction(backend, target, compiled, job.text, options)
+        except ContextWindowError as exc:
+            steps = chunked_steps(target, compiled, job.text, options, exc)
+
+            async def chunk(part: str) -> Result[Any] | ContextWindowError:
+                try:
+                    return await arun_extraction(backend, target, compiled, part, options)
+                except ContextWindowError as smaller:
+                    return smaller
+
+            return await adrive(steps, chunk)
