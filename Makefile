@@ -26,8 +26,8 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP)  ## no model decoding, no model server, no Ray: about 2 minutes
-	$(BIN)/python -m pytest -m "not model and not ray"
+test-fast: $(STAMP)  ## tests/unit: no native build, model, server, database, browser or Ray
+	$(BIN)/python -m pytest tests/unit
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check extract schemas backends tests benchmarks

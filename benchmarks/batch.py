@@ -34,8 +34,8 @@ import openai
 import ray
 
 import extract
-from benchmarks.corpus import TASKS, load
 from extract.core._model import default_model_path
+from tests.corpus import TASKS, load
 from tests.llama_server import running_llama_server
 
 ROUNDS = 2
@@ -44,7 +44,7 @@ ROUNDS = 2
 def local_run(inputs: Path, workers: int, out: Path, *engine: str) -> float:
     out.unlink(missing_ok=True)
     command = [
-        sys.executable, "-m", "extract", "run", "--schema", "benchmarks.corpus:Contact",
+        sys.executable, "-m", "extract", "run", "--schema", "tests.corpus:Contact",
         "--input", str(inputs), "--output", str(out), "--no-cache", "--quiet",
         "--workers", str(workers), *engine,
     ]  # fmt: skip

@@ -1,12 +1,12 @@
 """The LLM as the compiler of a pipeline: label, distill, and compare with the harness.
 
 1. The embedded model (SmolLM2-135M, greedy, the default prompt) labels a pool of
-   generated contact documents (``benchmarks/corpus/synthetic.py``).
+   generated contact documents (``tests/corpus/synthetic.py``).
 2. ``extract.distill`` trains two students on the pool: one on the LLM's labels (no
    person involved), one on the gold records (what a review would give).
 3. ``extract.evaluate`` scores the LLM and both students, each its own instance, on
    held-out generated documents and on the hand-written corpus contacts
-   (``benchmarks/corpus/contacts.jsonl``, 23 documents in other layouts than the
+   (``tests/corpus/contacts.jsonl``, 23 documents in other layouts than the
    generator's): F1 per field and records/s.
 
     python -m benchmarks.distill --pool 300 --json-dir benchmarks/results
@@ -23,9 +23,9 @@ import time
 from typing import Any
 
 import extract
-from benchmarks.corpus import Contact
-from benchmarks.corpus.synthetic import contacts
 from extract.apps.distill import distill
+from tests.corpus import Contact
+from tests.corpus.synthetic import contacts
 
 
 def label(pool: list[dict[str, Any]], path: str) -> tuple[int, float]:

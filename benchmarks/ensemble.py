@@ -24,8 +24,8 @@ import sys
 from typing import Any
 
 import extract
-from benchmarks.corpus import TASKS, load
 from extract import Ensemble, Extractor, Member
+from tests.corpus import TASKS, load
 
 EXAMPLES = {"news": 2}
 

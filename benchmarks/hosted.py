@@ -35,11 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.*, benchma
 import openai
 
 import extract
-from benchmarks.corpus import TASKS, field_scores, load
 from extract.core._model import default_model_path
 from extract.core._prompt import build_messages
 from extract.evaluation import Counts
 from extract.schemas import compile_schema
+from tests.corpus import TASKS, field_scores, load
 from tests.llama_server import running_llama_server
 
 try:

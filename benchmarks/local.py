@@ -57,13 +57,13 @@ from pydantic import TypeAdapter
 
 import extract
 from benchmarks._greedy import greedy
-from benchmarks.corpus import TASKS, field_scores, load
 from extract.backends import Request
 from extract.backends.llamacpp import LlamaCppBackend
 from extract.core._model import default_model_path
 from extract.core._prompt import build_messages
 from extract.evaluation import Counts
 from extract.schemas import clear_cache, compile_schema
+from tests.corpus import TASKS, field_scores, load
 
 RETRIES = 2
 MAX_TOKENS = 512

@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import extract
-from benchmarks.corpus import GroundedNews, load
+from tests.corpus import GroundedNews, load
 
 
 def main() -> int:

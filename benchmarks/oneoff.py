@@ -1,4 +1,4 @@
-"""One-off extraction speed: every document with its own schema (benchmarks/corpus/oneoff.py),
+"""One-off extraction speed: every document with its own schema (tests/corpus/oneoff.py),
 ours against outlines and llama-cpp-python's JSON mode on the embedded GGUF model.
 
     python backends/llama_build.py install && pip install -e '.[benchmarks]'
@@ -58,7 +58,6 @@ from pydantic import BaseModel, TypeAdapter
 
 import extract
 from benchmarks._greedy import greedy
-from benchmarks.corpus.oneoff import CASES, OneOff, field_scores
 from benchmarks.local import MAX_TOKENS, json_mode, new_llama, outlines_system
 from extract.backends import Completion, Request
 from extract.backends.llamacpp import LlamaCppBackend, _quiet_stderr
@@ -67,6 +66,7 @@ from extract.core._prompt import build_messages
 from extract.core._result import Usage
 from extract.evaluation import Counts
 from extract.schemas import clear_cache, compile_schema
+from tests.corpus.oneoff import CASES, OneOff, field_scores
 
 THREADS = 2
 

@@ -28,11 +28,11 @@ import typing
 from typing import Any
 
 import extract
-from benchmarks.corpus import TASKS, load
 from extract import Snapshot
 from extract.core._options import compile_target
 from extract.core._prompt import build_messages
 from extract.features.streaming import ItemGate, item_type
+from tests.corpus import TASKS, load
 
 Timing = dict[str, float | None]
 # instructor's retries after the first attempt: ours by default (extract's max_retries).

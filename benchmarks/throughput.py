@@ -38,12 +38,12 @@ from pydantic import TypeAdapter, ValidationError
 
 import extract
 from benchmarks._greedy import greedy
-from benchmarks.corpus import TASKS, field_scores, load
 from extract.backends.llamacpp import LlamaCppBackend
 from extract.core._model import default_model_path
 from extract.core._prompt import build_messages
 from extract.evaluation import Counts
 from extract.schemas import compile_schema
+from tests.corpus import TASKS, field_scores, load
 
 MAX_TOKENS = 512
 THREADS = 2

@@ -3,40 +3,5 @@
 The public path of ``extract/apps/evaluation/``: see there.
 """
 
-from .apps.evaluation import (
-    Counts,
-    Dataset,
-    DocumentRun,
-    DocumentScore,
-    EvalReport,
-    GoldDocument,
-    Matcher,
-    Scorer,
-    SystemSummary,
-    evaluate,
-    exact,
-    fuzzy,
-    normalized,
-    number,
-    scorer_for,
-    text,
-)
-
-__all__ = [
-    "Counts",
-    "Dataset",
-    "DocumentRun",
-    "DocumentScore",
-    "EvalReport",
-    "GoldDocument",
-    "Matcher",
-    "Scorer",
-    "SystemSummary",
-    "evaluate",
-    "exact",
-    "fuzzy",
-    "normalized",
-    "number",
-    "scorer_for",
-    "text",
-]
+from .apps.evaluation import *  # noqa: F403 - the names its __all__ lists
+from .apps.evaluation import __all__ as __all__

@@ -3,18 +3,5 @@
 The public path of ``extract/apps/ray.py``: see there.
 """
 
-from .apps.ray import (
-    ROW_COLUMNS,
-    extract_dataset,
-    line_from_row,
-    row_from_line,
-    row_schema,
-)
-
-__all__ = [
-    "ROW_COLUMNS",
-    "extract_dataset",
-    "line_from_row",
-    "row_from_line",
-    "row_schema",
-]
+from .apps.ray import *  # noqa: F403 - the names its __all__ lists
+from .apps.ray import __all__ as __all__

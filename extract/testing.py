@@ -3,30 +3,5 @@
 The public path of ``extract/apps/testing/``: see there.
 """
 
-from .apps.testing import (
-    REPAIRABLE,
-    Damage,
-    Expected,
-    FakeBackend,
-    LLMOutput,
-    ScriptedBackend,
-    ScriptExhaustedError,
-    instances,
-    json_outputs,
-    json_values,
-    llm_outputs,
-)
-
-__all__ = [
-    "REPAIRABLE",
-    "Damage",
-    "Expected",
-    "FakeBackend",
-    "LLMOutput",
-    "ScriptExhaustedError",
-    "ScriptedBackend",
-    "instances",
-    "json_outputs",
-    "json_values",
-    "llm_outputs",
-]
+from .apps.testing import *  # noqa: F403 - the names its __all__ lists
+from .apps.testing import __all__ as __all__

@@ -23,14 +23,26 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "
 
 @pytest.fixture(scope="session")
 def tokenizer() -> Iterator[Any]:
-    """The embedded model's tokenizer for llguidance, from the vocab only (no weights)."""
-    import llama_cpp
+    """The embedded model's tokenizer for llguidance, from the vocab only (no weights),
+    where the local runtime is installed (CI, ``make test``); else a tokenizer of single
+    bytes, so that the compiler's properties run without the native stack too (the
+    unit tier). Both spell any text; the model's one also tests multi-byte tokens."""
+    from extract import ModelLoadError
 
-    from extract.backends.llamacpp import tokenizer_for
-    from extract.core._model import default_model_path
+    try:
+        import llama_cpp
 
+        from extract.backends.llamacpp import tokenizer_for
+        from extract.core._model import default_model_path
+
+        path = default_model_path()
+    except (ImportError, ModelLoadError):
+        from extract.schemas import byte_tokenizer
+
+        yield byte_tokenizer()
+        return
     # The tokenizer calls into this Llama's vocab: it lives as long as the session.
-    llm = llama_cpp.Llama(model_path=default_model_path(), vocab_only=True, verbose=False)
+    llm = llama_cpp.Llama(model_path=path, vocab_only=True, verbose=False)
     yield tokenizer_for(llm)
     llm.close()
 
@@ -62,15 +74,27 @@ def postgresql_url() -> Iterator[str]:
         pytest.skip(f"{exc}: the PostgreSQL tests need it (Debian: apt install postgresql)")
 
 
+# Test files not collected because a package they need is not installed (the unit
+# tier runs from the testing extra alone; see tests/unit/conftest.py): file -> reason.
+NOT_COLLECTED: dict[str, str] = {}
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Say plainly what did not run on this machine and why, so a green run hides nothing."""
     reasons: dict[str, int] = {}
+    files: dict[str, int] = {}
+    for reason in NOT_COLLECTED.values():
+        files[reason] = files.get(reason, 0) + 1
     for report in terminalreporter.stats.get("skipped", []):
         reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else "skipped"
         reason = reason.removeprefix("Skipped: ")
         reasons[reason] = reasons.get(reason, 0) + 1
-    if not reasons:
+    if not reasons and not files:
         return
     terminalreporter.section("not run on this machine")
+    for reason, count in sorted(files.items(), key=lambda item: -item[1]):
+        terminalreporter.write_line(
+            f"{count} test file{'s' * (count != 1)} not collected: {reason}"
+        )
     for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
         terminalreporter.write_line(f"{count} test{'s' * (count != 1)} skipped: {reason}")

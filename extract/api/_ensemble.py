@@ -42,8 +42,10 @@ class Ensemble(Verbs):
         min_support: float = 0.5,
         min_similarity: float = 0.5,
     ) -> None:
-        self._vote = EnsembleRunner(
-            members if isinstance(members, Sequence) else [members],
+        if not isinstance(members, Sequence):
+            members = [members]
+        self._vote = EnsembleRunner.of(
+            members,
             samples=samples,
             temperature=temperature,
             seed=seed,

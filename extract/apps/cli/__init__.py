@@ -35,14 +35,16 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from pydantic import BaseModel
 
-    from extract.apps.ingest import MAX_LINE_BYTES, ingest, retry_quarantine
-    from extract.apps.ingest._sources import check_input
-
     model = load_target(args.schema)
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         raise UsageError(
             "extract ingest: --schema must name a Pydantic model (package.module:Model)"
         )
+    try:
+        from extract.apps.ingest import MAX_LINE_BYTES, ingest, retry_quarantine
+        from extract.apps.ingest._sources import check_input
+    except ImportError as exc:  # the db extra is not installed: say which
+        raise UsageError(f"extract ingest: {exc}") from exc
     if not args.dry_run and not args.into:
         raise UsageError("extract ingest: --into URL is required (or --dry-run)")
     options: dict[str, Any] = {"table": args.table, "key": args.key or None}

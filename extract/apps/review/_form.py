@@ -8,7 +8,7 @@ empty list is still submitted). A list's add button copies its ``<template>``, w
 keys use ``@`` for the new item's index; the page's script puts the next index there.
 
 ``_submit.read_form`` reads the submission back; for every valid value the two are
-inverse (tests/test_review_form.py), except that HTML cannot carry a carriage return in
+inverse (tests/unit/test_review_form.py), except that HTML cannot carry a carriage return in
 a text box or a NUL anywhere (see ``_escape``).
 """
 

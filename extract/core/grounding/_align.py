@@ -143,12 +143,18 @@ def _find(haystack: str, needle: str, start: int) -> int:
     while at >= 0:
         before = haystack[at - 1] if at > 0 else " "
         after = haystack[at + len(needle)] if at + len(needle) < len(haystack) else " "
-        if not (before.isalnum() and needle[0].isalnum()) and not (
-            after.isalnum() and needle[-1].isalnum()
+        if not (_in_word(before) and _in_word(needle[0])) and not (
+            _in_word(after) and _in_word(needle[-1])
         ):
             return at
         at = haystack.find(needle, at + 1)
     return first
+
+
+def _in_word(char: str) -> bool:
+    """A letter or digit, or a combining mark: case-folding "İ" gives "i" and a
+    combining dot, which stays inside its word."""
+    return char.isalnum() or unicodedata.category(char).startswith("M")
 
 
 def align_values(

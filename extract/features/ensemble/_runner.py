@@ -50,18 +50,25 @@ class EnsembleRunner:
     model) run in turn, the others at once."""
 
     def __init__(
-        self,
-        members: Sequence[Runs | Member],
-        /,
-        *,
-        samples: int = 1,
-        temperature: float = 0.7,
-        seed: int = 0,
-        min_support: float = 0.5,
-        min_similarity: float = 0.5,
+        self, members: tuple[Member, ...], min_support: float, min_similarity: float
     ) -> None:
-        if isinstance(members, Member) or _is_member(members):
-            members = [members]  # type: ignore[list-item]
+        self.members = members
+        self.min_support = min_support
+        self.min_similarity = min_similarity
+        self._adapters: dict[int, TypeAdapter[Any]] = {}
+
+    @classmethod
+    def of(cls, members: Sequence[Runs | Member], **settings: Any) -> EnsembleRunner:
+        """The runner for ``extract.Ensemble(members, **settings)``, every argument
+        checked: ``samples``, ``temperature``, ``seed``, ``min_support``,
+        ``min_similarity`` (their meaning: ``extract.Ensemble``)."""
+        samples = settings.pop("samples", 1)
+        temperature = settings.pop("temperature", 0.7)
+        seed = settings.pop("seed", 0)
+        support = settings.pop("min_support", 0.5)
+        similarity = settings.pop("min_similarity", 0.5)
+        if settings:
+            raise UsageError(f"unknown Ensemble setting(s) {sorted(settings)}")
         if not members:
             raise UsageError("an Ensemble needs at least one member")
         if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
@@ -70,13 +77,11 @@ class EnsembleRunner:
             raise UsageError(f"temperature must be a number >= 0, not {temperature!r}")
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise UsageError(f"seed must be an int, not {seed!r}")
-        for label, share in (("min_support", min_support), ("min_similarity", min_similarity)):
+        for label, share in (("min_support", support), ("min_similarity", similarity)):
             if not isinstance(share, int | float) or not 0 <= share <= 1:
                 raise UsageError(f"{label} must be a number from 0 to 1, not {share!r}")
-        self.members = _expand([_member(m) for m in members], samples, temperature, seed)
-        self.min_support = float(min_support)
-        self.min_similarity = float(min_similarity)
-        self._adapters: dict[int, TypeAdapter[Any]] = {}
+        expanded = _expand([_member(m) for m in members], samples, temperature, seed)
+        return cls(expanded, float(support), float(similarity))
 
     @property
     def name(self) -> str:
