@@ -36,6 +36,7 @@ from ._fields import (
     value_at,
 )
 from ._grounded import GROUNDED, grounded_lark, grounded_values, is_grounded
+from ._leaves import leaf_spans
 from ._llama_cpp_server import llama_cpp_server_schema
 from ._normalize import RECURSION_DEPTH, bounded_recursion, normalize, schema_of, walk
 from ._providers import ProviderSchema, openai_strict_schema, tool_schema
@@ -69,6 +70,7 @@ __all__ = [
     "grounded_lark",
     "grounded_values",
     "is_grounded",
+    "leaf_spans",
     "llama_cpp_server_schema",
     "normalize",
     "openai_strict_schema",
