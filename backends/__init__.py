@@ -21,6 +21,7 @@ from ._base import (
     ProviderFailure,
     ProviderProblem,
     Request,
+    TokenEvidence,
     acomplete,
 )
 from ._transport import RetryPolicy
@@ -38,5 +39,6 @@ __all__ = [
     "ProviderProblem",
     "Request",
     "RetryPolicy",
+    "TokenEvidence",
     "acomplete",
 ]

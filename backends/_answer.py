@@ -27,6 +27,24 @@ from ._loops import (
     repeating,
 )
 
+# A sampled token's probability under the grammar's mask and the best other one's;
+# None for a token the grammar left no choice about.
+Evidence = tuple[float, float] | None
+
+
+def evidence(masked: NDArray[np.float32], peak: float, token: int) -> Evidence:
+    """The model's own distribution (temperature 1) over the tokens the grammar allows:
+    the chosen token's probability and the best other's. One exp over the vocabulary,
+    against a forward pass per token."""
+    weights = np.exp(masked - peak)
+    total = float(weights.sum())
+    chosen = float(weights[token])
+    weights[token] = 0.0
+    other = float(weights.max())
+    if other == 0.0:
+        return None  # the only token allowed: the grammar chose, not the model
+    return chosen / total, other / total
+
 
 class Vocabulary:
     """What a decoder needs to know about a model's tokens, shared by its answers."""
@@ -53,7 +71,8 @@ class Vocabulary:
         temperature: float,
         rng: np.random.Generator,
         banned: Any,
-    ) -> int:
+    ) -> tuple[int, Evidence]:
+        """The next token, and the evidence it carries (see ``evidence``)."""
         allowed = self.allowed(matcher)
         if banned is not None:
             kept = allowed.copy()
@@ -61,12 +80,14 @@ class Vocabulary:
             if kept.any():
                 allowed = kept
         masked = np.where(allowed.astype(bool), logits, -np.inf)
+        peak = masked.max()
         if temperature <= 0:
-            return int(np.argmax(masked))
-        scaled = (masked - masked.max()) / temperature
-        probs = np.exp(scaled)
-        probs /= probs.sum()
-        return int(rng.choice(self.n_vocab, p=probs))
+            token = int(np.argmax(masked))
+        else:
+            probs = np.exp((masked - peak) / temperature)
+            probs /= probs.sum()
+            token = int(rng.choice(self.n_vocab, p=probs))
+        return token, evidence(masked, peak, token)
 
     def only_eos_left(self, matcher: Any) -> bool:
         """The value is complete and nothing may follow: no forward pass to sample EOS."""
@@ -200,6 +221,7 @@ class Answer:
         self.loop_guard = loop_guard
         self.rng = np.random.default_rng(request.seed)
         self.out: list[int] = []
+        self.evidence: list[Evidence] = []  # one per token of ``out``
         self.finish: FinishReason | None = None  # set once the answer is complete
         self.rewound_to: int | None = None  # the shortest the output was cut to, if it was
         self._banned: Any = None  # token ids the next step may not take (leaving a loop)
@@ -210,6 +232,7 @@ class Answer:
         """The tokens forced before anything is sampled: evaluated after the prompt."""
         forced = self.vocabulary.forced(self.matcher, self.request.max_tokens, None)
         self.out.extend(forced)
+        self.evidence.extend([None] * len(forced))
         return forced
 
     def advance(self, logits: NDArray[np.float32]) -> tuple[int, list[int]] | None:
@@ -223,7 +246,7 @@ class Answer:
         if len(out) >= request.max_tokens:
             self.finish = "length"
             return None
-        token = words.next_token(matcher, logits, request.temperature, self.rng, self._banned)
+        token, said = words.next_token(matcher, logits, request.temperature, self.rng, self._banned)
         # "}," banned and "}" taken: the "," must not follow on its own either.
         closing = self._list_exit and words.is_closer(token)
         self._banned = words.commas() if closing else None
@@ -234,6 +257,7 @@ class Answer:
             self.finish = "stop"
             return None
         out.append(token)
+        self.evidence.append(said)
         if matcher.is_stopped():
             self.finish = "stop"
             return None
@@ -252,6 +276,7 @@ class Answer:
         at = len(self.prompt) + len(out) - 1
         forced = words.forced(matcher, request.max_tokens - len(out), token)
         out.extend(forced)
+        self.evidence.extend([None] * len(forced))
         if matcher.is_stopped() or words.only_eos_left(matcher):
             self.finish = "stop"
             return None
@@ -270,6 +295,7 @@ class Answer:
         if not self.matcher.rollback(len(self.out) - at):
             raise RuntimeError(f"engine could not roll back: {self.matcher.get_error()}")
         del self.out[at:]
+        del self.evidence[at:]
         self.rewound_to = at if self.rewound_to is None else min(self.rewound_to, at)
         last = self.out[-1] if self.out else self.prompt[-1]
         return len(self.prompt) + len(self.out) - 1, [last]

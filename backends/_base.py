@@ -83,6 +83,17 @@ FinishReason = Literal["stop", "length", "refusal", "repetition"]
 
 
 @dataclass(frozen=True)
+class TokenEvidence:
+    """One output token: its length in bytes, the model's probability of it among the
+    tokens the grammar allowed there (``p``; None when the grammar forced it, which is
+    no evidence) and that of the most likely other allowed token (``runner_up``)."""
+
+    size: int
+    p: float | None
+    runner_up: float = 0.0
+
+
+@dataclass(frozen=True)
 class Completion:
     """One model answer.
 
@@ -105,6 +116,10 @@ class Completion:
     # Offsets the backend knows (pointer -> (start, end) in the document): a model that
     # predicts spans gives them, and they become ``Result.spans`` as they are.
     spans: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # A decoder that sees its token distributions gives them, token by token, so that
+    # each value's confidence can be read off the tokens that wrote it (``text`` is
+    # then exactly those tokens' bytes, decoded).
+    evidence: tuple[TokenEvidence, ...] = ()
 
 
 @runtime_checkable

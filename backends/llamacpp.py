@@ -25,7 +25,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import _cpu
-from ._base import Capabilities, Completion, ContextWindowExceeded, Message, Request
+from ._base import (
+    Capabilities,
+    Completion,
+    ContextWindowExceeded,
+    Message,
+    Request,
+    TokenEvidence,
+)
 
 try:
     import llama_cpp
@@ -313,6 +320,11 @@ class LlamaCppBackend:
         ended = time.perf_counter()
         text = self.tokenizer.decode_bytes(answer.out).decode("utf-8", errors="replace")
         prompt_done = job.prompt_done or ended
+        decode = self.tokenizer.decode_bytes
+        evidence = tuple(
+            TokenEvidence(len(decode([token])), *(said or (None, 0.0)))
+            for token, said in zip(answer.out, answer.evidence, strict=True)
+        )
         job.completion = Completion(
             text=text,
             finish_reason=answer.finish or "stop",
@@ -324,6 +336,7 @@ class LlamaCppBackend:
                 "decode_s": ended - prompt_done,
                 "total_s": ended - job.started,
             },
+            evidence=evidence,
         )
 
 

@@ -24,6 +24,7 @@ from extract.backends import (
 from extract.backends._transport import Deadline
 from extract.schemas import CompiledSchema, ConstraintReport, Invalid, grounded_values, tool_schema
 
+from ._confidence import token_confidence
 from ._drive import adrive, drive
 from ._errors import ContextWindowError, DeadlineExceededError, ExtractionError, ProviderError
 from ._prompt import build_messages, repair_messages
@@ -52,6 +53,8 @@ class Options:
     # Seconds the whole extraction may take, every call, transport retry and re-ask
     # included (None: no limit but each call's timeout).
     deadline: float | None = None
+    # Values less sure than this are abstained from (``_abstain``); None: all kept.
+    min_confidence: float | None = None
 
 
 # What a call ends in: the answer, or the failure the loop turns into the error.
@@ -238,7 +241,15 @@ def extraction_steps(
                 attempts.append(Attempt(completion.text, missing, False, step, seconds))
                 messages = repair_messages(messages, completion, missing)
                 continue
-        attempts.append(Attempt(completion.text, (), False, step, seconds))
+        attempts.append(
+            Attempt(completion.text, (), False, step, seconds, evidence=completion.evidence)
+        )
+        # Token evidence speaks of the text the tokens wrote: not of a repaired one.
+        confidence = (
+            token_confidence(candidate, completion.evidence)
+            if completion.evidence and candidate == completion.text
+            else {}
+        )
         return Result(
             value=outcome,
             raw=completion.text,
@@ -249,6 +260,8 @@ def extraction_steps(
             model=backend.name,
             spans={pointer: (a.start, a.end) for pointer, a in spans.items()},
             alignment={pointer: a.status for pointer, a in spans.items()},
+            confidence=confidence,
+            confidence_source="tokens" if confidence else None,
         )
     raise ExtractionError(type_name(target), attempts, usage)
 

@@ -22,7 +22,7 @@ def compile_target(target: Any) -> CompiledSchema:
 
 OPTION_NAMES = (
     "max_retries", "temperature", "max_tokens", "instructions", "examples", "seed",
-    "chunk_size", "chunk_overlap", "max_chunks", "prompt", "deadline",
+    "chunk_size", "chunk_overlap", "max_chunks", "prompt", "deadline", "min_confidence",
 )  # fmt: skip
 
 
@@ -64,6 +64,11 @@ def parse_options(target: Any, options: dict[str, Any]) -> Options:
     if not isinstance(parsed.max_chunks, int) or parsed.max_chunks < 1:
         raise UsageError("max_chunks must be an int >= 1")
     check_deadline(parsed.deadline)
+    sure = parsed.min_confidence
+    if sure is not None and (
+        isinstance(sure, bool) or not isinstance(sure, (int, float)) or not 0 <= sure <= 1
+    ):
+        raise UsageError(f"min_confidence must be a number from 0 to 1 or None, not {sure!r}")
     if parsed.prompt not in PROMPTS:
         raise UsageError(f"prompt must be one of {list(PROMPTS)}, not {parsed.prompt!r}")
     return parsed

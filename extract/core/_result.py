@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any, Generic, TypeVar
 
+from extract.backends import TokenEvidence
 from extract.schemas import ConstraintReport
 
 T = TypeVar("T")
@@ -41,6 +42,10 @@ class Attempt:
     usage: Usage
     seconds: float
     refused: bool = False  # the model declined to answer (a refusal or a content filter)
+    # The model's probabilities of the tokens it wrote, where the backend gives them
+    # (``extract.backends.TokenEvidence``: a local model); ``Result.confidence`` is read
+    # off the last attempt's.
+    evidence: tuple[TokenEvidence, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -60,10 +65,18 @@ class Result(Generic[T]):
     # end exclusive, and how each was found ("exact", "normalized" or "fuzzy").
     spans: dict[str, tuple[int, int]] = field(default_factory=dict)
     alignment: dict[str, str] = field(default_factory=dict)
-    # An ensemble's vote (``extract.Ensemble``): JSON pointer -> the share of members
-    # agreeing with the value there; every member's answer; and, when the voted value
-    # did not validate, why and which member's answer was used instead.
+    # How sure the source is of each value: JSON pointer -> a number in [0, 1], and
+    # where it comes from: "tokens" (the model's probabilities of the tokens that wrote
+    # it, from a local run) or "agreement" (the share of an ensemble's members agreeing
+    # with it); empty, and None, where the source gives none (never a made-up number).
     confidence: dict[str, float] = field(default_factory=dict)
+    confidence_source: str | None = None
+    # ``min_confidence``: pointers whose values were left out (None, or the default)
+    # for being below it, and those below it that the target required (kept).
+    abstained: tuple[str, ...] = ()
+    uncertain: tuple[str, ...] = ()
+    # An ensemble's vote (``extract.Ensemble``): every member's answer; and, when the
+    # voted value did not validate, why and which member's answer was used instead.
     candidates: list[Candidate] = field(default_factory=list)
     fallback: str | None = None
 

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from extract.backends import Backend, Request
 from extract.schemas import CompiledSchema
 
+from ._abstain import abstain
 from ._drive import adrive, drive
 from ._errors import ContextWindowError, UsageError
 from ._long import chunked_steps
@@ -56,6 +57,12 @@ class Runner(Protocol):
     def run(self, job: Job, prepare: Prepare | None = None) -> Result[Any]: ...
 
     async def arun(self, job: Job, prepare: Prepare | None = None) -> Result[Any]: ...
+
+
+def finished(job: Job, result: Result[Any]) -> Result[Any]:
+    """What every runner does last: ``min_confidence`` applied (``_abstain``)."""
+    threshold = job.options.min_confidence
+    return result if threshold is None else abstain(result, job.compiled, threshold)
 
 
 def concurrency_for(backend: Backend, requested: int | None) -> int:
@@ -101,6 +108,12 @@ class BackendRunner:
         return options
 
     def run(self, job: Job, prepare: Prepare | None = None) -> Result[Any]:
+        return finished(job, self._run(job, prepare))
+
+    async def arun(self, job: Job, prepare: Prepare | None = None) -> Result[Any]:
+        return finished(job, await self._arun(job, prepare))
+
+    def _run(self, job: Job, prepare: Prepare | None) -> Result[Any]:
         options = self._options(job.options)
         backend, target, compiled = self.backend, job.target, job.compiled
         if prepare is not None:
@@ -118,7 +131,7 @@ class BackendRunner:
 
             return drive(steps, chunk)
 
-    async def arun(self, job: Job, prepare: Prepare | None = None) -> Result[Any]:
+    async def _arun(self, job: Job, prepare: Prepare | None) -> Result[Any]:
         options = self._options(job.options)
         backend, target, compiled = self.backend, job.target, job.compiled
         if prepare is not None:

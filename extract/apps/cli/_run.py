@@ -39,6 +39,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         options["samples"] = args.samples
     if args.temperature is not None:
         options["temperature"] = args.temperature
+    if args.min_confidence is not None:
+        options["min_confidence"] = args.min_confidence
     if args.samples < 1:
         raise UsageError("extract run: --samples must be at least 1")
     models = args.model or [None]
@@ -153,6 +155,12 @@ def add_run_parser(sub: Any) -> None:
         "--backend", help="package.module:factory returning a backends.Backend (instead of --model)"
     )
     run.add_argument("--max-retries", type=int, default=2)
+    run.add_argument(
+        "--min-confidence",
+        type=float,
+        help="leave out values less sure than this (0 to 1): optional ones become null, "
+        "required ones are listed as uncertain",
+    )
     run.add_argument(
         "--prompt",
         choices=("schema", "fields"),

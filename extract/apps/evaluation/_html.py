@@ -31,6 +31,7 @@ def to_html(report: dict[str, Any]) -> str:
         _overview(figures),
         "<h2>F1 per field</h2>",
         _fields(figures),
+        *_confidence(figures),
         "<h2>Documents</h2>",
         *(_document(doc_id, runs) for doc_id, runs in _by_document(report["documents"])),
         "</body></html>",
@@ -70,6 +71,41 @@ def _fields(figures: dict[str, Any]) -> str:
             )
         rows.append(f"<tr><td>{escape(path)}</td><td>{support}</td>{''.join(cells)}</tr>")
     return "".join(rows) + "</table>"
+
+
+def _confidence(figures: dict[str, Any]) -> list[str]:
+    """How well each system's confidences tell right values from wrong ones: the
+    figures, then its reliability table (values and accuracy per confidence bucket)."""
+    calibrated = {name: s["calibration"] for name, s in figures.items() if "calibration" in s}
+    if not calibrated:
+        return []
+
+    def number(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    out = ["<h2>Confidence</h2>"]
+    for name, c in calibrated.items():
+        coverage = next(k for k in c if k.startswith("coverage_at_"))
+        rows = [
+            f"<h3>{escape(name)} ({escape(c['source'])})</h3><table class='confidence'>"
+            "<tr><th>field</th><th>values</th><th>right</th><th>AUROC</th><th>ECE</th>"
+            f"<th>keepable at precision {escape(coverage.removeprefix('coverage_at_'))}</th></tr>"
+        ]
+        for label, f in [("all", c), *c["fields"].items()]:
+            rows.append(
+                f"<tr><td>{escape(label)}</td><td>{f['values']}</td><td>{f['accuracy']:.0%}</td>"
+                f"<td>{number(f['auroc'])}</td><td>{number(f['ece'])}</td>"
+                f"<td>{f[coverage]:.0%}</td></tr>"
+            )
+        rows.append("</table><table class='reliability'><tr><th>confidence</th><th>values</th>"
+                    "<th>mean</th><th>right</th></tr>")  # fmt: skip
+        for b in c["reliability"]:
+            rows.append(
+                f"<tr><td>{b['low']:.1f}-{b['high']:.1f}</td><td>{b['values']}</td>"
+                f"<td>{b['confidence']:.2f}</td><td>{b['accuracy']:.0%}</td></tr>"
+            )
+        out.append("".join(rows) + "</table>")
+    return out
 
 
 def _by_document(runs: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:

@@ -15,8 +15,9 @@ from typing import Any
 from rich.markup import escape
 
 from extract.core._errors import UsageError
-from extract.schemas import value_at
+from extract.schemas import field_pattern, value_at
 
+from ._calibration import Pair, auroc, coverage_at, ece, reliability
 from ._html import to_html
 from ._score import Counts, DocumentScore
 
@@ -39,8 +40,10 @@ class DocumentRun:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
-    # An ensemble's share of members agreeing, per JSON pointer of the prediction.
+    # How sure the system was of each value (``Result.confidence``), per JSON pointer of
+    # the prediction, and where that came from ("tokens", "agreement").
     confidence: dict[str, float] = field(default_factory=dict)
+    confidence_source: str | None = None
 
     @property
     def valid(self) -> bool:
@@ -72,7 +75,11 @@ class DocumentRun:
             "fields": {path: c.to_json() for path, c in sorted(self.score.fields.items())},
             "items": {path: c.to_json() for path, c in sorted(self.score.items.items())},
             **(
-                {"confidence": self.confidence, "leaves": self.score.leaves}
+                {
+                    "confidence": self.confidence,
+                    "confidence_source": self.confidence_source,
+                    "leaves": self.score.leaves,
+                }
                 if self.confidence
                 else {}
             ),
@@ -97,7 +104,52 @@ class DocumentRun:
             completion_tokens=int(usage.get("completion_tokens", 0)),
             seconds=float(row.get("seconds", 0.0)),
             confidence={str(p): float(c) for p, c in row.get("confidence", {}).items()},
+            confidence_source=row.get("confidence_source"),
         )  # fmt: skip
+
+
+PRECISION = 0.9  # the precision "coverage" is reported at
+
+
+def _calibrated(pairs: list[Pair], precision: float) -> dict[str, Any]:
+    right = sum(1 for _, r in pairs if r)
+    return {
+        "values": len(pairs),
+        "accuracy": right / len(pairs),
+        "auroc": auroc(pairs),
+        "ece": ece(pairs),
+        f"coverage_at_{precision:g}": coverage_at(pairs, precision),
+    }
+
+
+def _confidence_table(calibrated: Mapping[str, Mapping[str, Any]]) -> Any:
+    """Per system, then per field: how well its confidences tell right from wrong."""
+    from rich.table import Table
+
+    coverage = f"coverage_at_{PRECISION:g}"
+    table = Table(
+        title="Confidence: right values ranked above wrong ones (AUROC), calibration "
+        f"error, share keepable at precision {PRECISION:g}"
+    )
+    for column in ("system / field", "source", "values", "right", "AUROC", "ECE", "coverage"):
+        table.add_column(
+            column, justify="left" if column in ("system / field", "source") else "right"
+        )
+
+    def cells(figures: Mapping[str, Any]) -> list[str]:
+        return [
+            str(figures["values"]),
+            f"{figures['accuracy']:.0%}",
+            "-" if figures["auroc"] is None else f"{figures['auroc']:.3f}",
+            f"{figures['ece']:.3f}",
+            f"{figures[coverage]:.0%}",
+        ]
+
+    for name, c in calibrated.items():
+        table.add_row(escape(name), c["source"], *cells(c))
+        for path, figures in c["fields"].items():
+            table.add_row(escape(f"  {path}"), "", *cells(figures))
+    return table
 
 
 def _prf(counts: Counts) -> dict[str, float]:
@@ -176,6 +228,34 @@ class SystemSummary:
             "changed_retries": sum(r.changed_retries for r in self.runs),
             "tokens_per_record": sum(r.prompt_tokens + r.completion_tokens for r in self.runs) / n,
             **({"by_confidence": by_confidence} if (by_confidence := self.by_confidence()) else {}),
+            **({"calibration": calibrated} if (calibrated := self.calibration()) else {}),
+        }
+
+    def confidence_pairs(self) -> dict[str, list[Pair]]:
+        """Per field (``/items/*/name``): ``(confidence, right)`` for every predicted
+        value (a leaf, not null) the system gave a confidence for."""
+        pairs: dict[str, list[Pair]] = {}
+        for run in self.runs:
+            for pointer, right in run.score.leaves.items():
+                sure = run.confidence.get(pointer)
+                if sure is None or value_at(run.prediction, pointer)[1] is None:
+                    continue
+                pairs.setdefault(field_pattern(pointer), []).append((sure, right))
+        return dict(sorted(pairs.items()))
+
+    def calibration(self, precision: float = PRECISION) -> dict[str, Any]:
+        """How well the confidences tell right values from wrong (``_calibration``):
+        over all values and per field; empty when the system gave none."""
+        by_field = self.confidence_pairs()
+        every = [pair for pairs in by_field.values() for pair in pairs]
+        if not every:
+            return {}
+        sources = {r.confidence_source for r in self.runs if r.confidence}
+        return {
+            "source": "/".join(sorted(s or "unknown" for s in sources)),
+            **_calibrated(every, precision),
+            "reliability": [b.to_json() for b in reliability(every)],
+            "fields": {name: _calibrated(pairs, precision) for name, pairs in by_field.items()},
         }
 
     def by_confidence(self) -> dict[str, dict[str, float]]:
@@ -184,6 +264,8 @@ class SystemSummary:
         an ensemble."""
         tallies = {"unanimous": [0, 0], "split": [0, 0]}
         for run in self.runs:
+            if run.confidence_source not in (None, "agreement"):
+                continue  # token probabilities are never "unanimous"
             for pointer, right in run.score.leaves.items():
                 share = run.confidence.get(pointer)
                 if share is None or value_at(run.prediction, pointer)[1] is None:
@@ -305,6 +387,9 @@ class EvalReport:
                     f"{d['accuracy']:.3f}",
                 )  # fmt: skip
             tables.append(agreeing)
+        calibrated = {name: s["calibration"] for name, s in figures.items() if "calibration" in s}
+        if calibrated:
+            tables.append(_confidence_table(calibrated))
         return tables
 
     def render(self, width: int = 100) -> str:

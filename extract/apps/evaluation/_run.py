@@ -103,7 +103,7 @@ def _scored_run(
         retries=result.retries,
         prompt_tokens=result.usage.prompt_tokens,
         completion_tokens=result.usage.completion_tokens, seconds=outcome.seconds,
-        confidence=result.confidence,
+        confidence=result.confidence, confidence_source=result.confidence_source,
     )  # fmt: skip
 
 

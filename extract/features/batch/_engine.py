@@ -98,6 +98,8 @@ def outcome_line(outcome: Outcome[Any], target: Any) -> dict[str, Any]:
         "cached": outcome.cached,
         **({"spans": {p: list(s) for p, s in result.spans.items()}} if result.spans else {}),
         **({"confidence": result.confidence} if result.confidence else {}),
+        **({"abstained": list(result.abstained)} if result.abstained else {}),
+        **({"uncertain": list(result.uncertain)} if result.uncertain else {}),
         **({"retries": result.retries} if result.candidates else {}),
         **({"fallback": result.fallback} if result.fallback else {}),
     }

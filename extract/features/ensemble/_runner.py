@@ -17,7 +17,7 @@ from pydantic import TypeAdapter
 from extract.core._errors import ExtractionError, UsageError
 from extract.core._options import OPTION_NAMES, parse_options
 from extract.core._result import Attempt, Candidate, Result, Usage
-from extract.core._runner import Job, Prepare, Runner
+from extract.core._runner import Job, Prepare, Runner, finished
 from extract.schemas import CompiledSchema, Invalid
 
 from ._vote import Ballot, Vote, vote
@@ -133,7 +133,8 @@ class EnsembleRunner:
                 in_turn = pool.submit(lambda: {i: one(i) for i in local})
                 each = {i: pool.submit(one, i) for i in hosted}
                 answers = {**in_turn.result(), **{i: f.result() for i, f in each.items()}}
-        return self._combine(target, compiled, answers, time.perf_counter() - started)
+        combined = self._combine(target, compiled, answers, time.perf_counter() - started)
+        return finished(job, combined)
 
     async def arun(self, job: Job, prepare: Prepare | None = None) -> Result[Any]:
         target, compiled = job.target, job.compiled
@@ -153,7 +154,8 @@ class EnsembleRunner:
 
         turns, *each = await asyncio.gather(in_turn(), *(one(i) for i in hosted))
         answers = {**turns, **dict(zip(hosted, each, strict=True))}
-        return self._combine(target, compiled, answers, time.perf_counter() - started)
+        combined = self._combine(target, compiled, answers, time.perf_counter() - started)
+        return finished(job, combined)
 
     def _split(self) -> tuple[list[int], list[int]]:
         """Members run in turn (a local model: one at a time per process) and at once."""
@@ -165,11 +167,11 @@ class EnsembleRunner:
         return local, hosted
 
     def _job(self, member: Member, job: Job) -> Job:
-        """The job with the member's own options over the call's."""
-        if not member.options:
-            return job
+        """The job with the member's own options over the call's; the members keep
+        every value (``min_confidence`` applies to the vote)."""
         given = {f.name: getattr(job.options, f.name) for f in fields(job.options)}
-        return replace(job, options=parse_options(job.target, {**given, **member.options}))
+        options = {**given, **member.options, "min_confidence": None}
+        return replace(job, options=parse_options(job.target, options))
 
     def _combine(
         self,
@@ -217,7 +219,8 @@ class EnsembleRunner:
         return Result(
             value=value, raw=json.dumps(voted.value), attempts=attempts, usage=usage,
             report=compiled.report, timings=timings, model=self.name, spans=spans,
-            alignment=alignment, confidence=voted.confidence, candidates=candidates,
+            alignment=alignment, confidence=voted.confidence, confidence_source="agreement",
+            candidates=candidates,
             fallback=fallback,
         )  # fmt: skip
 

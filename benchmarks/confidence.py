@@ -1,0 +1,205 @@
+"""Single-pass confidence against ensemble agreement, on the corpus, with the harness.
+
+Systems, documents interleaved by ``extract.evaluate``:
+
+- ``tokens:<aggregate>``: the embedded model, greedy, once per document; each
+  aggregate (``min``, ``product``, ``first``, ``margin``: ``extract.core._confidence``)
+  reads its confidence off the same answer's token evidence (one decode serves them
+  all, so only the first of them shows the real records/s);
+- ``samples``: five samples at temperature 0.4, voted (agreement);
+- ``vote``: greedy with the schema, greedy with the field list, the field list at 0.4
+  (agreement).
+
+Prints per task and system: F1, records/s, values with a confidence, accuracy, AUROC,
+ECE and the share keepable at precision 0.9, with the constant baseline beside (every
+value equally sure: AUROC 0.5; all of them kept at 0.9 only if 90% are right). With
+``--overhead``: the decode of one task with the token evidence computed and without,
+alternating documents, as the ratio of records/s.
+
+    python -m benchmarks.confidence --tasks contact,invoice,team,news \\
+        --json benchmarks/results/confidence.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import extract
+from extract import Ensemble, Extractor, Member
+from extract.api._verbs import Verbs
+from extract.backends import Backend
+from extract.core._confidence import AGGREGATES, token_confidence
+from extract.core._result import Result
+from extract.core._runner import Job, Prepare, Runner
+from tests.corpus import TASKS, load
+
+EXAMPLES = {"news": 2}
+
+
+class Reread:
+    """A runner that reads another aggregate off the answers of a shared one: every
+    aggregate scores the same decode, so they differ only in how they combine."""
+
+    def __init__(self, inner: Runner, aggregate: str, memo: dict[str, Result[Any]]) -> None:
+        self.inner, self.aggregate, self.memo = inner, aggregate, memo
+
+    @property
+    def name(self) -> str:
+        return f"{self.inner.name} [{self.aggregate}]"
+
+    @property
+    def takes_back(self) -> bool:
+        return self.inner.takes_back
+
+    def concurrency(self, requested: int | None) -> int:
+        return self.inner.concurrency(requested)
+
+    def limited(self, wrap: Callable[[Backend], Backend]) -> Runner:
+        return Reread(self.inner.limited(wrap), self.aggregate, self.memo)
+
+    def run(self, job: Job, prepare: Prepare | None = None) -> Result[Any]:
+        result = self.memo.get(job.text)
+        if result is None:
+            result = self.memo[job.text] = self.inner.run(job)
+        evidence = result.attempts[-1].evidence if result.attempts else ()
+        confidence = token_confidence(result.raw, evidence, self.aggregate)
+        return dataclasses.replace(result, confidence=confidence)
+
+    async def arun(self, job: Job, prepare: Prepare | None = None) -> Result[Any]:
+        return self.run(job, prepare)
+
+
+def systems() -> dict[str, Any]:
+    single = Extractor()
+    memo: dict[str, Result[Any]] = {}
+    plan: dict[str, Any] = {
+        f"tokens:{name}": Verbs(Reread(single.runner, name, memo)) for name in AGGREGATES
+    }
+    vote_model = Extractor()
+    plan["samples"] = Ensemble([Extractor()], samples=5, temperature=0.4)
+    plan["vote"] = Ensemble(
+        [
+            Member(vote_model, name="schema"),
+            Member(vote_model, options={"prompt": "fields"}, name="fields"),
+            Member(
+                vote_model,
+                options={"prompt": "fields", "temperature": 0.4, "seed": 0},
+                name="fields@0.4",
+            ),
+        ]
+    )
+    return plan
+
+
+def constant(accuracy: float) -> dict[str, float]:
+    """Every value equally sure: AUROC 0.5, and all kept at 0.9 only if 90% are right."""
+    return {"auroc": 0.5, "coverage": 1.0 if accuracy >= 0.9 else 0.0}
+
+
+def overhead(task: str, limit: int | None) -> dict[str, float]:
+    """records/s with the token evidence computed and without, alternating documents."""
+    import extract.backends._answer as answer
+
+    target = TASKS[task][0]
+    docs = load(task)[:limit] if limit else load(task)
+    with_it, without = Extractor(), Extractor()
+    for warm in (with_it, without):
+        warm.run(target, docs[0].text)
+    real = answer.evidence
+    seconds = {"with": 0.0, "without": 0.0}
+    for doc in docs:
+        for label, ex in (("with", with_it), ("without", without)):
+            answer.evidence = real if label == "with" else (lambda *_: None)  # type: ignore[assignment]
+            started = time.perf_counter()
+            with contextlib.suppress(extract.ExtractError):  # a failure takes its time too
+                ex.run(target, doc.text)
+            seconds[label] += time.perf_counter() - started
+    answer.evidence = real
+    return {
+        "documents": len(docs),
+        "with_s": seconds["with"],
+        "without_s": seconds["without"],
+        "records_per_s_ratio": seconds["without"] / seconds["with"],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tasks", default="contact,invoice,team,news")
+    parser.add_argument("--limit", type=int, help="documents per task (default: all)")
+    parser.add_argument("--json", help="write the figures here")
+    parser.add_argument("--overhead", help="a task to time with and without the evidence")
+    args = parser.parse_args()
+    if args.overhead:
+        print(json.dumps(overhead(args.overhead, args.limit), indent=1))
+        return 0
+    tasks = [t for t in args.tasks.split(",") if t]
+    unknown = sorted(set(tasks) - set(TASKS))
+    if unknown:
+        parser.error(f"unknown task(s) {unknown}; known: {sorted(TASKS)}")
+    plan = systems()
+    rows: list[dict[str, Any]] = []
+    for task in tasks:
+        target = TASKS[task][0]
+        docs = load(task)
+        shots, docs = docs[: EXAMPLES.get(task, 0)], docs[EXAMPLES.get(task, 0) :]
+        docs = docs[: args.limit] if args.limit else docs
+        examples = [(d.text, d.gold) for d in shots]
+        data = [(d.id, d.text, d.gold) for d in docs]
+        report = extract.evaluate(target, data, plan, examples=examples, progress=True)
+        print(f"\n== {task}\n{report.render()}", flush=True)
+        for name in report.systems:
+            s = report.summary(name).to_json()
+            c = s.get("calibration", {})
+            fields = [f["auroc"] for f in c.get("fields", {}).values() if f["auroc"] is not None]
+            rows.append(
+                {
+                    "task": task,
+                    "system": name,
+                    "f1": s["micro"]["f1"],
+                    "records_per_s": s["records_per_s"],
+                    "values": c.get("values", 0),
+                    "accuracy": c.get("accuracy"),
+                    "auroc": c.get("auroc"),
+                    "field_auroc": statistics.fmean(fields) if fields else None,
+                    "ece": c.get("ece"),
+                    "coverage": c.get("coverage_at_0.9"),
+                    "constant": constant(c["accuracy"]) if c else None,
+                }
+            )
+    print(table(rows))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(rows, f, indent=1)
+    return 0
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    def num(value: float | None, form: str = ".3f") -> str:
+        return "-" if value is None else format(value, form)
+
+    lines = [
+        "| task | system | F1 | records/s | values | right | AUROC | AUROC per field "
+        "| ECE | coverage at 0.9 | constant: coverage |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['task']} | {r['system']} | {r['f1']:.3f} | {r['records_per_s']:.2f} | "
+            f"{r['values']} | {num(r['accuracy'], '.0%')} | {num(r['auroc'])} | "
+            f"{num(r['field_auroc'])} | {num(r['ece'])} | {num(r['coverage'], '.0%')} | "
+            f"{num(r['constant'] and r['constant']['coverage'], '.0%')} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
