@@ -271,3 +271,25 @@ def test_the_command_refuses_bad_input_naming_each_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "1 line cannot be reviewed" in done.stderr and "bad.jsonl:2: not UTF-8" in done.stderr
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_documents_can_be_offered_least_sure_first(tmp_path: Path) -> None:
+    rows = [dict(PREDICTIONS[0], id=ident, confidence=sure)
+            for ident, sure in [("a", {"/status": 0.9}), ("b", {"/status": 0.2}),
+                                ("c", {}), ("d", {"/customer": 0.5, "/status": 0.95})]]  # fmt: skip
+    items = load_items(write(tmp_path / "pred.jsonl", rows))
+    store = Store(tmp_path / "db.sqlite", tmp_path / "reviewed.jsonl")
+    store.add(items)
+    review = Review(Order, items, store, order="uncertain")
+    assert [items[p].id for p in review.order] == ["b", "d", "a", "c"]
+    with TestClient(create_app(review, allowed_hosts=["testserver"])) as client:
+        seen = []
+        page = client.get("/")
+        for _ in range(4):
+            seen.append(re.findall(r"<title>(\w+) \(", page.text)[0])
+            page = post(client, str(page.url).split("testserver")[1],
+                        [*form_of(page.text), ("_action", "skip")])  # fmt: skip
+        assert seen == ["b", "d", "a", "c"] and str(page.url).endswith("/done")
+    with pytest.raises(UsageError, match="order"):
+        Review(Order, items, store, order="random")
+    store.close()

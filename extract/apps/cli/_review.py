@@ -26,6 +26,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         port=args.port,
         database=args.database,
         threshold=args.confidence,
+        order=args.order,
         ready=ready,
     )
     return 0
@@ -50,9 +51,15 @@ def add_review_parser(sub: Any) -> None:
     )
     rv.add_argument("--database", help="where answers are kept (default: OUT.sqlite)")
     rv.add_argument(
+        "--order",
+        choices=("input", "uncertain"),
+        default="input",
+        help="the order documents are offered in: as given, or the least sure first",
+    )
+    rv.add_argument(
         "--confidence",
         type=float,
         default=0.8,
-        help="mark fields whose ensemble confidence is below this (default 0.8)",
+        help="mark fields whose confidence is below this (default 0.8)",
     )
     rv.set_defaults(func=cmd_review)

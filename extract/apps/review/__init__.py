@@ -37,13 +37,15 @@ def serve(
     port: int = 8000,
     database: str | os.PathLike[str] | None = None,
     threshold: float = 0.8,
+    order: str = "input",
     ready: Callable[[str], None] | None = None,
 ) -> None:
     """Serve the review of ``data`` until interrupted; answers go to ``out``.
 
     ``database`` defaults to ``out`` + ``.sqlite``; a restart with the same one resumes.
     ``port=0`` takes a free port; ``ready`` is called with the page's address once the
-    server listens. Fields whose ensemble confidence is below ``threshold`` are marked.
+    server listens. Fields whose confidence is below ``threshold`` are marked;
+    ``order="uncertain"`` offers the documents least sure first.
     """
     try:
         import uvicorn
@@ -60,7 +62,7 @@ def serve(
     store.export()
     loopback = host in LOOPBACK_HOSTS
     allowed = list(LOOPBACK_HOSTS) if loopback else ["*"]
-    app = create_app(Review(target, items, store, threshold), allowed_hosts=allowed)
+    app = create_app(Review(target, items, store, threshold, order), allowed_hosts=allowed)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -28,6 +28,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from extract.apps.highlight import marked_text
+from extract.core._errors import UsageError
 from extract.schemas import FieldNode as Node
 from extract.schemas import error_pointer, field_tree
 
@@ -38,6 +39,7 @@ from ._store import Conflict, Store
 from ._submit import read_form
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+ORDERS = ("input", "uncertain")  # the order documents are offered in
 MAX_BODY_BYTES = 4 * 1024 * 1024  # a form far larger than any record a person reviews
 MAX_FIELDS = 10_000
 _CONTROLS = ("_token", "_version", "_action", "_example")  # the page's, not the record's
@@ -48,12 +50,24 @@ class Review:
     """The documents, the target and the store behind the pages."""
 
     def __init__(
-        self, target: Any, items: Sequence[Item], store: Store, threshold: float = 0.8
+        self,
+        target: Any,
+        items: Sequence[Item],
+        store: Store,
+        threshold: float = 0.8,
+        order: str = "input",
     ) -> None:
+        if order not in ORDERS:
+            raise UsageError(f"order must be one of {list(ORDERS)}, not {order!r}")
         self.target = target
         self.items = list(items)
         self.store = store
         self.threshold = threshold
+        # The positions in the order documents are offered: as given, or the least
+        # sure first (by each document's least sure value; none given: sure).
+        self.order = list(range(len(self.items)))
+        if order == "uncertain":
+            self.order.sort(key=lambda p: min(self.items[p].confidence.values(), default=1.0))
         self.adapter: TypeAdapter[Any] = TypeAdapter(target)
         self.root: Node = field_tree(target_schema(target))
         self.predicted = [self._normalised(item.value) for item in self.items]
@@ -292,12 +306,14 @@ def _token_ok(review: Review, form: list[tuple[str, str]]) -> bool:
 
 
 def _next(review: Review, after: int, note: str | None = None) -> Response:
-    """To the next unanswered document after ``after`` (wrapping round), or to /done."""
-    open_positions = review.store.open_positions()
+    """To the next unanswered document after ``after`` in the review's order (wrapping
+    round), or to /done."""
+    open_positions = set(review.store.open_positions())
     if not open_positions:
         return RedirectResponse("/done", status_code=303)
-    later = [p for p in open_positions if p > after]
-    return _see((later or open_positions)[0], note)
+    order = review.order
+    start = order.index(after) + 1 if after in order else 0
+    return _see(next(p for p in order[start:] + order[:start] if p in open_positions), note)
 
 
 def _see(position: int, note: str | None) -> Response:
