@@ -39,9 +39,7 @@ from extract.backends import Backend
 from extract.core._confidence import AGGREGATES, token_confidence
 from extract.core._result import Result
 from extract.core._runner import Job, Prepare, Runner
-from tests.corpus import TASKS, load
-
-EXAMPLES = {"news": 2}
+from tests.corpus import TASKS, evaluation_data, load
 
 
 class Reread:
@@ -149,11 +147,7 @@ def main() -> int:
     rows: list[dict[str, Any]] = []
     for task in tasks:
         target = TASKS[task][0]
-        docs = load(task)
-        shots, docs = docs[: EXAMPLES.get(task, 0)], docs[EXAMPLES.get(task, 0) :]
-        docs = docs[: args.limit] if args.limit else docs
-        examples = [(d.text, d.gold) for d in shots]
-        data = [(d.id, d.text, d.gold) for d in docs]
+        data, examples = evaluation_data(task, args.limit)
         report = extract.evaluate(target, data, plan, examples=examples, progress=True)
         print(f"\n== {task}\n{report.render()}", flush=True)
         for name in report.systems:

@@ -25,9 +25,7 @@ from typing import Any
 
 import extract
 from extract import Ensemble, Extractor, Member
-from tests.corpus import TASKS, load
-
-EXAMPLES = {"news": 2}
+from tests.corpus import TASKS, evaluation_data
 
 
 def systems() -> dict[str, Any]:
@@ -66,11 +64,7 @@ def main() -> int:
     rows = []
     for task in tasks:
         target = TASKS[task][0]
-        docs = load(task)
-        shots, docs = docs[: EXAMPLES.get(task, 0)], docs[EXAMPLES.get(task, 0) :]
-        docs = docs[: args.limit] if args.limit else docs
-        examples = [(d.text, d.gold) for d in shots]
-        data = [(d.id, d.text, d.gold) for d in docs]
+        data, examples = evaluation_data(task, args.limit)
         report = extract.evaluate(target, data, plan, examples=examples, progress=True)
         print(f"\n== {task}\n{report.render()}", flush=True)
         if args.json_dir:

@@ -217,3 +217,19 @@ def field_scores(task: str, predicted: Any, gold: Any) -> Counts:
     one-to-one. ``predicted=None`` (extraction failed) misses every gold value; a value
     that is not JSON-shaped like the target scores as such (nothing matches)."""
     return _scorer(task).score(to_jsonable_python(predicted), to_jsonable_python(gold)).total()
+
+
+# The news task shows its first two documents as examples (the model copies their
+# shape); the other tasks give none.
+EXAMPLES = {"news": 2}
+
+
+def evaluation_data(
+    task: str, limit: int | None = None
+) -> tuple[list[tuple[str, str, Any]], list[tuple[str, Any]]]:
+    """``task``'s documents as ``extract.evaluate`` takes them, ``(id, text, gold)``
+    (the first ``limit``), and the examples shown to the model, ``(text, gold)``."""
+    docs = load(task)
+    shots, docs = docs[: EXAMPLES.get(task, 0)], docs[EXAMPLES.get(task, 0) :]
+    docs = docs[:limit] if limit else docs
+    return [(d.id, d.text, d.gold) for d in docs], [(d.text, d.gold) for d in shots]
