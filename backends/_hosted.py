@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 from collections.abc import Callable
@@ -16,7 +15,7 @@ from extract.schemas import (
     tool_schema,
 )
 
-from ._transport import DEFAULT_TIMEOUT_SECONDS
+from ._transport import DEFAULT_TIMEOUT_SECONDS, is_seconds
 
 Strategy = Literal["tools_strict", "json_schema", "tools", "json_object", "prompt"]
 STRATEGIES: tuple[Strategy, ...] = ("tools_strict", "json_schema", "tools", "json_object", "prompt")
@@ -78,6 +77,6 @@ def client_options(options: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         k: options.pop(k) for k in ("api_key", "base_url", "timeout") if k in options
     }
     timeout = taken.setdefault("timeout", DEFAULT_TIMEOUT_SECONDS)
-    if isinstance(timeout, (int, float)) and not (timeout > 0 and math.isfinite(timeout)):
+    if isinstance(timeout, (int, float)) and not (is_seconds(timeout) and timeout > 0):
         raise ValueError(f"timeout must be a number of seconds > 0 or None, not {timeout!r}")
     return taken, bool(options.pop("asynchronous", False))

@@ -55,19 +55,19 @@ class RetryPolicy:
             raise ValueError(f"attempts must be an int >= 1, not {self.attempts!r}")
         for name in ("base_seconds", "max_seconds"):
             value = getattr(self, name)
-            if not _seconds(value):
+            if not is_seconds(value):
                 raise ValueError(f"{name} must be a finite number >= 0, not {value!r}")
 
     def delay(self, failure: ProviderFailure, retry: int, rng: random.Random) -> float:
         """Seconds to wait before retry number ``retry`` (0 first): what the server
         asked for, capped at ``max_seconds``, else full jitter. Always finite, >= 0."""
-        if _seconds(failure.retry_after):
+        if is_seconds(failure.retry_after):
             return min(float(failure.retry_after), self.max_seconds)  # type: ignore[arg-type]
         # Full jitter: spreads clients that failed together (AWS architecture blog).
         return rng.uniform(0.0, min(self.max_seconds, self.base_seconds * 2.0 ** min(retry, 64)))
 
 
-def _seconds(value: object) -> bool:
+def is_seconds(value: object) -> bool:
     """A usable number of seconds: finite and not negative (NaN, inf, -1 are not)."""
     return (
         isinstance(value, (int, float))
@@ -118,7 +118,7 @@ def attempt_seconds(client_timeout: Any) -> float | None:
     """The whole-call bound a client's timeout stands for: a number as it is, an httpx
     ``Timeout`` its read timeout (what the SDKs call their timeout); None: unbounded."""
     value = getattr(client_timeout, "read", client_timeout)
-    if _seconds(value) and value > 0:
+    if is_seconds(value) and value > 0:
         return float(value)
     return None
 
@@ -382,7 +382,7 @@ def _number(text: str | None) -> float | None:
         value = float(text)
     except ValueError:
         return None
-    return value if _seconds(value) else None
+    return value if is_seconds(value) else None
 
 
 def redact(text: str, secret: str | None) -> str:

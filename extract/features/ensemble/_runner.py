@@ -168,10 +168,15 @@ class EnsembleRunner:
 
     def _job(self, member: Member, job: Job) -> Job:
         """The job with the member's own options over the call's; the members keep
-        every value (``min_confidence`` applies to the vote)."""
-        given = {f.name: getattr(job.options, f.name) for f in fields(job.options)}
-        options = {**given, **member.options, "min_confidence": None}
-        return replace(job, options=parse_options(job.target, options))
+        every value (``min_confidence`` applies to the vote). Options are parsed again
+        only for a member that has its own."""
+        options = job.options
+        if member.options:
+            given = {f.name: getattr(options, f.name) for f in fields(options)}
+            options = parse_options(job.target, {**given, **member.options})
+        if options.min_confidence is not None:
+            options = replace(options, min_confidence=None)
+        return job if options is job.options else replace(job, options=options)
 
     def _combine(
         self,
