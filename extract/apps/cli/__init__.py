@@ -67,6 +67,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 dry_run=args.dry_run,
                 progress=progress,
                 max_line_bytes=args.max_line_bytes or MAX_LINE_BYTES,
+                min_confidence=args.min_confidence,
                 **options,
             )
         finally:  # an error then starts on a line of its own
@@ -129,6 +130,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--max-line-bytes",
         type=int,
         help="a longer JSON line is quarantined unread (default: 16 MiB)",
+    )
+    ing.add_argument(
+        "--min-confidence",
+        type=float,
+        help="a record holding a value less sure than this goes to <table>__review, "
+        "not the table (inputs: `extract run` output with confidences)",
     )
     ing.add_argument("--dry-run", action="store_true", help="validate only, load nothing")
     ing.add_argument(

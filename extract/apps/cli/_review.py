@@ -28,8 +28,15 @@ def cmd_review(args: argparse.Namespace) -> int:
         threshold=args.confidence,
         order=args.order,
         ready=ready,
+        table=args.table or _default_table(target),
     )
     return 0
+
+
+def _default_table(target: Any) -> str | None:
+    """What ``extract ingest`` names a model's table: its name in lower case."""
+    name = getattr(target, "__name__", None)
+    return name.lower() if isinstance(name, str) else None
 
 
 def add_review_parser(sub: Any) -> None:
@@ -41,7 +48,13 @@ def add_review_parser(sub: Any) -> None:
     )
     rv.add_argument("--schema", required=True, help="the target: package.module:Model")
     rv.add_argument(
-        "--data", required=True, help='`extract run` output or {"id","text","value"} JSONL'
+        "--data",
+        required=True,
+        help='`extract run` output, {"id","text","value"} JSONL, or a database URL '
+        "holding the review table of `extract ingest --min-confidence`",
+    )
+    rv.add_argument(
+        "--table", help="with a database URL: the ingested table (default: the model's name)"
     )
     rv.add_argument("--out", required=True, help="the reviewed JSONL to write")
     rv.add_argument("--input", action="append", help="the run's inputs (for their texts)")

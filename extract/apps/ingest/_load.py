@@ -5,8 +5,8 @@ invalid ones into the quarantine, together or not at all (``_write``; a value th
 database refuses sends its record alone to the quarantine). Loaded rows are keyed by
 the model's key (or a content hash) and quarantined ones by (source, position, raw),
 sources by their resolved path, so re-running the same input after a crash, a kill or
-a success adds nothing twice: every input record ends up exactly once, loaded or
-quarantined.
+a success adds nothing twice: every input record ends up exactly once, loaded,
+quarantined or (with ``min_confidence``) held in the review table (``_runs``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,16 @@ from extract.schemas import schema_key
 from ._database import database_errors, open_engine
 from ._fit import Capacity
 from ._report import IngestReport
-from ._sources import MAX_LINE_BYTES, Invalid, SourceRecord, check_input, is_path, read
+from ._runs import accepts_run_lines, unsure, unwrap
+from ._sources import (
+    MAX_LINE_BYTES,
+    Invalid,
+    SourceRecord,
+    Unsure,
+    check_input,
+    is_path,
+    read,
+)
 from ._tables import Layout, check_existing, layout
 from ._write import count_invalid, write_batch
 
@@ -50,11 +59,16 @@ def ingest(
     repair: bool = True,
     progress: Progress | None = None,
     max_line_bytes: int = MAX_LINE_BYTES,
+    min_confidence: float | None = None,
 ) -> IngestReport:
     """Validate ``records`` against ``model`` and load them into ``into``.
 
     ``records``: a .jsonl/.json/.csv path, or an iterable of dicts, JSON strings or
-    ``extract.Result`` objects. ``into``: a database URL (``sqlite:///app.db``,
+    ``extract.Result`` objects; ``extract run`` output lines are loaded by their
+    ``value`` (a failed extraction is quarantined with its error).
+    ``min_confidence``: a valid record holding a value whose confidence is below it
+    goes to the ``<table>__review`` table with those values' pointers, not into the
+    table (``extract review --data URL`` reads it). ``into``: a database URL (``sqlite:///app.db``,
     ``postgresql+psycopg://...``) or an SQLAlchemy engine; not needed with ``dry_run``.
     ``key``: the field(s) that identify a record (default: fields marked
     ``json_schema_extra={"primary_key": True}``, else a hash of the content).
@@ -70,6 +84,8 @@ def ingest(
         raise UsageError("batch_size must be >= 1")
     if max_line_bytes < 1:
         raise UsageError("max_line_bytes must be >= 1")
+    if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
+        raise UsageError(f"min_confidence must be within [0, 1], not {min_confidence!r}")
     if is_path(records):
         check_input(records)  # before any table is created
     keys = (key,) if isinstance(key, str) else key
@@ -78,12 +94,15 @@ def ingest(
     report = IngestReport()
     started = time.perf_counter()
     adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(model)
+    runs = accepts_run_lines(set(model.model_fields))
     engine = None if dry_run else open_engine(into)
     try:
         capacity = None if engine is None else _prepare(engine, plan)
         for batch in _batches(read(records, max_line_bytes=max_line_bytes), batch_size):
             with collector_paused():
-                outcomes = validate_batch(adapter, batch, repair)
+                checked = validate_batch(adapter, batch, repair, runs=runs)
+                outcomes = checked if min_confidence is None else route(checked, min_confidence)
+                del checked
                 if engine is not None and capacity is not None:
                     with database_errors(engine, opening=False):
                         write_batch(engine, plan, capacity, outcomes, report)
@@ -116,6 +135,7 @@ def retry_quarantine(
     plan = layout(model, table or _default_table(model), keys, version)
     engine = open_engine(into)
     adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(model)
+    runs = accepts_run_lines(set(model.model_fields))
     report = IngestReport()
     started = time.perf_counter()
     q = plan.quarantine
@@ -127,7 +147,7 @@ def retry_quarantine(
                 rows = conn.execute(query).all()
             for chunk in _batches(iter(rows), batch_size):
                 records = [SourceRecord(r.source, r.position, r.raw) for r in chunk]
-                outcomes = validate_batch(adapter, records, True)
+                outcomes = validate_batch(adapter, records, True, runs=runs)
                 ids = [r.id for r in chunk]
                 write_batch(engine, plan, capacity, outcomes, report, retry_ids=ids)
                 report.read += len(chunk)
@@ -162,17 +182,42 @@ def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
+def route(
+    outcomes: Sequence[SourceRecord | Invalid], threshold: float
+) -> Sequence[SourceRecord | Invalid | Unsure]:
+    """Valid records holding a value below ``threshold`` marked for the review table."""
+    routed: list[SourceRecord | Invalid | Unsure] = []
+    for outcome in outcomes:
+        if isinstance(outcome, SourceRecord):
+            low = unsure(outcome, threshold)
+            if low:
+                routed.append(Unsure(outcome, low))
+                continue
+        routed.append(outcome)
+    return routed
+
+
 def validate_batch(
-    adapter: pydantic.TypeAdapter[Any], batch: list[SourceRecord], repair: bool
+    adapter: pydantic.TypeAdapter[Any],
+    batch: list[SourceRecord],
+    repair: bool,
+    *,
+    runs: bool = False,
 ) -> list[SourceRecord | Invalid]:
     """Each record with its ``value`` set, or why it is quarantined.
 
-    The loop runs once per record, so the common case (a JSON line that validates)
-    is inlined here; everything else goes through ``_validate``.
+    ``runs``: take the value out of ``extract run`` output lines first. The loop runs
+    once per record, so the common case (a JSON line that validates) is inlined here;
+    everything else goes through ``_validate``.
     """
     validate_json = adapter.validator.validate_json
     out: list[SourceRecord | Invalid] = []
     for record in batch:
+        if runs and record.problem is None:
+            failed = unwrap(record)
+            if failed is not None:
+                out.append(failed)
+                continue
         if record.problem is None and type(record.payload) is str:
             try:
                 record.value = validate_json(record.payload)
@@ -268,10 +313,12 @@ def _is_json_error(exc: pydantic.ValidationError) -> bool:
     return any(e.get("type") == "json_invalid" for e in exc.errors())
 
 
-def _count_dry(outcomes: list[Any], report: IngestReport) -> None:
+def _count_dry(outcomes: Sequence[Any], report: IngestReport) -> None:
     for outcome in outcomes:
         if isinstance(outcome, SourceRecord):
             report.loaded += 1
             report.repaired += outcome.repaired
+        elif isinstance(outcome, Unsure):
+            report.review += 1
         else:
             count_invalid(outcome, report)

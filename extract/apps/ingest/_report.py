@@ -15,6 +15,7 @@ class IngestReport:
     updated: int = 0  # existing key, changed content
     duplicates: int = 0  # existing key, same content (or repeated within the input)
     quarantined: int = 0
+    review: int = 0  # valid, but holding a value below min_confidence: the review table
     repaired: int = 0  # loaded after a safe repair of their JSON (counted in loaded too)
     retried: int = 0  # quarantined rows re-validated (retry_quarantine)
     seconds: float = 0.0
@@ -23,7 +24,10 @@ class IngestReport:
 
     @property
     def accounted(self) -> bool:
-        return self.read == self.loaded + self.updated + self.duplicates + self.quarantined
+        return (
+            self.read
+            == self.loaded + self.updated + self.duplicates + self.quarantined + self.review
+        )
 
     def summary(self) -> str:
         rate = self.read / self.seconds if self.seconds else 0.0
@@ -34,6 +38,8 @@ class IngestReport:
             f"{self.duplicates} duplicates",
             f"{self.quarantined} quarantined",
         ]
+        if self.review:
+            parts.append(f"{self.review} for review")
         lines = [", ".join(parts) + f" in {self.seconds:.1f} s ({rate:.0f} records/s)"]
         if self.repaired:
             lines.append(f"{self.repaired} loaded after repairing their JSON")

@@ -32,6 +32,18 @@ class SourceRecord:
     # (Kept on the record rather than in a wrapper: one object fewer per record.)
     value: Any = None
     repaired: bool = False
+    # Set for an ``extract run`` output line or a Result: the whole line (kept for the
+    # quarantine and the review table) and the confidence of each value.
+    envelope: Any = None
+    confidence: dict[str, float] | None = None
+
+
+@dataclass(slots=True)
+class Unsure:
+    """A valid record holding values below ``min_confidence``: for the review table."""
+
+    record: SourceRecord
+    pointers: dict[str, float]  # the unsure values' pointers and confidences
 
 
 @dataclass(slots=True)

@@ -133,6 +133,7 @@ class Layout:
 
     table: sa.Table
     quarantine: sa.Table
+    review: sa.Table  # valid records holding a value below min_confidence
     fields: tuple[FieldColumn, ...]
     key: tuple[str, ...]  # primary-key columns: model fields, or ("_key",) a content hash
     schema_version: str
@@ -192,7 +193,19 @@ def layout(
         sa.Column("created_at", _AsText(sa.DateTime(timezone=True), dt.datetime.fromisoformat)),
         sa.Column("retried_at", _AsText(sa.DateTime(timezone=True), dt.datetime.fromisoformat)),
     )
-    return Layout(table, quarantine, tuple(fields), key_fields or ("_key",), schema_version)
+    review = sa.Table(
+        f"{table_name}__review",
+        metadata,
+        sa.Column("id", sa.String(64), primary_key=True),  # hash of source, position, raw
+        sa.Column("document", sa.Text()),  # the run's document id, when the input says it
+        sa.Column("source", sa.Text(), nullable=False),
+        sa.Column("position", sa.BigInteger(), nullable=False),
+        sa.Column("raw", JSON, nullable=False),  # the input line as a JSON string
+        sa.Column("pointers", JSON, nullable=False),  # unsure values: pointer -> confidence
+        sa.Column("schema_version", sa.String(32), nullable=False),
+        sa.Column("created_at", _AsText(sa.DateTime(timezone=True), dt.datetime.fromisoformat)),
+    )
+    return Layout(table, quarantine, review, tuple(fields), key_fields or ("_key",), schema_version)
 
 
 def _marked_keys(model: type[BaseModel]) -> tuple[str, ...]:
@@ -208,7 +221,7 @@ def _marked_keys(model: type[BaseModel]) -> tuple[str, ...]:
 def check_existing(engine: sa.Engine, wanted: Layout) -> None:
     """An existing table must have the columns this model needs: no silent drift."""
     inspector = sa.inspect(engine)
-    for table in (wanted.table, wanted.quarantine):
+    for table in (wanted.table, wanted.quarantine, wanted.review):
         if not inspector.has_table(table.name):
             continue
         present = {c["name"] for c in inspector.get_columns(table.name)}

@@ -27,7 +27,7 @@ from extract.core._result import Result
 
 from ._fit import Capacity, Refusal
 from ._report import IngestReport
-from ._sources import Invalid, SourceRecord
+from ._sources import Invalid, SourceRecord, Unsure
 from ._tables import Layout
 
 _EXAMPLES = 5  # failures quoted in a report
@@ -53,7 +53,15 @@ class _Park:
     sanitized: bool = False  # its raw text was already reduced to what any column takes
 
 
-_Unit = _Load | _Park
+@dataclass(slots=True)
+class _Hold:
+    """A valid record for the review table (a value below ``min_confidence``)."""
+
+    outcome: Unsure
+    row: dict[str, Any]
+
+
+_Unit = _Load | _Park | _Hold
 
 
 @dataclass
@@ -64,10 +72,12 @@ class _Tally:
     updated: int = 0
     duplicates: int = 0
     repaired: int = 0
+    review: int = 0
     quarantined: list[Invalid] = field(default_factory=list)
 
     def add_to(self, report: IngestReport) -> None:
         report.loaded += self.loaded
+        report.review += self.review
         report.updated += self.updated
         report.duplicates += self.duplicates
         report.repaired += self.repaired
@@ -79,7 +89,7 @@ def write_batch(
     engine: sa.Engine,
     plan: Layout,
     capacity: Capacity,
-    outcomes: Sequence[SourceRecord | Invalid],
+    outcomes: Sequence[SourceRecord | Invalid | Unsure],
     report: IngestReport,
     retry_ids: Sequence[str] | None = None,
 ) -> None:
@@ -90,9 +100,12 @@ def write_batch(
     """
     now = dt.datetime.now(dt.timezone.utc)
     loads: dict[tuple[Any, ...], _Load] = {}
-    parks: list[_Park] = []
+    parks: list[_Park | _Hold] = []
     for i, outcome in enumerate(outcomes):
         retry_id = retry_ids[i] if retry_ids is not None else None
+        if isinstance(outcome, Unsure):
+            parks.append(_Hold(outcome, review_row(plan, outcome, now)))
+            continue
         if isinstance(outcome, SourceRecord):
             built = _row(plan, capacity, outcome, now)
             if isinstance(built, Refusal):
@@ -133,6 +146,10 @@ def _write_units(
 def _without_refused(plan: Layout, unit: _Unit, exc: Exception, now: dt.datetime) -> list[_Unit]:
     """What to write instead of the one unit the database refused."""
     message = driver_message(exc)
+    if isinstance(unit, _Hold):  # quarantined instead: its raw text is sanitised there
+        record = unit.outcome.record
+        held = Invalid(record, "refused by the database", [{"type": "refused", "msg": message}])
+        return [_Park(held, quarantine_row(plan, held, now), None)]
     if isinstance(unit, _Park):
         if unit.sanitized:  # even its text reduced to ASCII is refused: not the record
             raise exc
@@ -207,6 +224,10 @@ def _write_in(conn: sa.Connection, plan: Layout, units: list[_Unit], now: dt.dat
         if moved:
             quarantine = plan.quarantine
             conn.execute(sa.delete(quarantine).where(quarantine.c.id.in_(moved)))
+    held = [u.row for u in units if isinstance(u, _Hold)]
+    if held:
+        _insert_ignore(conn, plan.review, held, ("id",))
+        tally.review += len(held)
     fresh = [p.row for p in parks if p.retry_id is None]
     if fresh:
         _insert_ignore(conn, plan.quarantine, fresh, ("id",))
@@ -263,14 +284,27 @@ def _row(
         _hash=digest,
         _schema_version=plan.schema_version,
         _source=f"{record.source}:{record.position}",
-        _provenance=_provenance(record.payload),
+        _provenance=_provenance(record),
         _created_at=now,
         _updated_at=now,
     )
     return row
 
 
-def _provenance(payload: Any) -> dict[str, Any] | None:
+def _provenance(record: SourceRecord) -> dict[str, Any] | None:
+    payload, line = record.payload, record.envelope
+    if isinstance(line, dict):  # an ``extract run`` output line
+        usage = line.get("usage")
+        kept = {
+            "document": line.get("id"),
+            "model": line.get("model"),
+            "attempts": line.get("attempts"),
+            "completion_tokens": usage.get("completion_tokens")
+            if isinstance(usage, dict)
+            else None,
+            "confidence": record.confidence or None,
+        }
+        return {k: v for k, v in kept.items() if v is not None}
     if not isinstance(payload, Result):
         return None
     return {
@@ -281,15 +315,41 @@ def _provenance(payload: Any) -> dict[str, Any] | None:
     }
 
 
-def quarantine_row(plan: Layout, outcome: Invalid, now: dt.datetime) -> dict[str, Any]:
-    record = outcome.record
-    raw = record.payload
+def _raw_text(record: SourceRecord) -> str:
+    """The input as it came: a run line whole, a Result's model output, else the payload."""
+    raw = record.envelope if record.envelope is not None else record.payload
     if isinstance(raw, Result):
         raw = raw.raw
-    text = raw if isinstance(raw, str) else json.dumps(raw, default=str, ensure_ascii=False)
+    return raw if isinstance(raw, str) else json.dumps(raw, default=str, ensure_ascii=False)
+
+
+def _row_id(record: SourceRecord, text: str) -> str:
     identity = f"{record.source}\x00{record.position}\x00{text}"
+    return hashlib.sha256(identity.encode("utf-8", "backslashreplace")).hexdigest()
+
+
+def review_row(plan: Layout, outcome: Unsure, now: dt.datetime) -> dict[str, Any]:
+    record = outcome.record
+    text = _raw_text(record)
+    envelope = record.envelope
+    document = envelope.get("id") if isinstance(envelope, dict) else None
     return {
-        "id": hashlib.sha256(identity.encode("utf-8", "backslashreplace")).hexdigest(),
+        "id": _row_id(record, text),
+        "document": None if document is None else str(document),
+        "source": record.source,
+        "position": record.position,
+        "raw": text,
+        "pointers": outcome.pointers,
+        "schema_version": plan.schema_version,
+        "created_at": now,
+    }
+
+
+def quarantine_row(plan: Layout, outcome: Invalid, now: dt.datetime) -> dict[str, Any]:
+    record = outcome.record
+    text = _raw_text(record)
+    return {
+        "id": _row_id(record, text),
         "source": record.source,
         "position": record.position,
         "raw": text,

@@ -39,8 +39,12 @@ def serve(
     threshold: float = 0.8,
     order: str = "input",
     ready: Callable[[str], None] | None = None,
+    table: str | None = None,
 ) -> None:
     """Serve the review of ``data`` until interrupted; answers go to ``out``.
+
+    ``data``: ``extract run`` output, or a database URL with ``table`` naming the
+    table ``extract ingest --min-confidence`` loaded (its ``<table>__review`` is read).
 
     ``database`` defaults to ``out`` + ``.sqlite``; a restart with the same one resumes.
     ``port=0`` takes a free port; ``ready`` is called with the page's address once the
@@ -55,7 +59,7 @@ def serve(
         raise UsageError(
             f"extract review needs {exc.name}: pip install 'structured-extract[review]'"
         ) from exc
-    items = load_items(data, inputs)
+    items = load_items(data, inputs, table)
     store = Store(database or f"{os.fspath(out)}.sqlite", out)
     store.add(items)
     store.resume_from_export()

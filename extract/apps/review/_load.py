@@ -1,4 +1,5 @@
-"""The documents to review: ``extract run`` output or ``{"id", "text", "value"}`` lines.
+"""The documents to review: ``extract run`` output or ``{"id", "text", "value"}`` lines,
+or the review table ``extract ingest --min-confidence`` fills.
 
 Texts come from the lines or from the run's inputs (``--input``). Every line is kept:
 one whose value does not validate is reviewed like the others (its errors shown in the
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,8 +33,14 @@ class Item:
     error: str | None = None  # why the extraction failed
 
 
-def load_items(data: str | os.PathLike[str], inputs: Iterable[str] = ()) -> list[Item]:
-    """The documents of ``data``, in order; ``UsageError`` listing every bad line."""
+def load_items(
+    data: str | os.PathLike[str], inputs: Iterable[str] = (), table: str | None = None
+) -> list[Item]:
+    """The documents of ``data``, in order; ``UsageError`` listing every bad line.
+
+    ``data`` is a JSONL path, or a database URL whose ``<table>__review`` table
+    (``extract ingest --min-confidence``) holds the records to review.
+    """
     path = os.fspath(data)
     texts: dict[str, str] = {}
     bad: list[str] = []
@@ -42,26 +49,19 @@ def load_items(data: str | os.PathLike[str], inputs: Iterable[str] = ()) -> list
             texts[entry.id] = entry.text
         else:
             bad.append(f"input {entry.id}: {entry.error}")
-    try:
-        with open(path, "rb") as f:
-            raw_lines = f.read().splitlines()
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from exc
+    if is_database(path):
+        if not table:
+            raise UsageError("reviewing a database needs the table's name (--table)")
+        from ._table import review_rows
+
+        rows = review_rows(path, table)
+    else:
+        rows = _file_rows(path)
     items: list[Item] = []
     seen: set[str] = set()
-    for number, raw in enumerate(raw_lines, 1):
-        where = f"{path}:{number}"
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            bad.append(f"{where}: not UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1})")
-            continue
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError as exc:
-            bad.append(f"{where}: not JSON: {exc}")
+    for where, row in rows:
+        if isinstance(row, _Bad):
+            bad.append(f"{where}: {row.problem}")
             continue
         problem = _problem(row, texts)
         if problem is None and str(row["id"]) in seen:
@@ -79,6 +79,40 @@ def load_items(data: str | os.PathLike[str], inputs: Iterable[str] = ()) -> list
     if not items:
         raise UsageError(f"{path}: no documents to review")
     return items
+
+
+def is_database(data: str) -> bool:
+    """A database URL (``sqlite:///app.db``, ``postgresql+psycopg://...``), not a path."""
+    scheme, sep, _ = data.partition("://")
+    return bool(sep) and scheme.replace("+", "").isalnum()
+
+
+@dataclass(frozen=True)
+class _Bad:
+    problem: str
+
+
+def _file_rows(path: str) -> Iterator[tuple[str, Any]]:
+    """Each non-blank line's place and its JSON, or why it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            raw_lines = f.read().splitlines()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from exc
+    for number, raw in enumerate(raw_lines, 1):
+        where = f"{path}:{number}"
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            byte = f"byte {raw[exc.start]:#04x} at column {exc.start + 1}"
+            yield where, _Bad(f"not UTF-8 ({byte})")
+            continue
+        if not line.strip():
+            continue
+        try:
+            yield where, json.loads(line)
+        except ValueError as exc:
+            yield where, _Bad(f"not JSON: {exc}")
 
 
 def _problem(row: Any, texts: Mapping[str, str]) -> str | None:
