@@ -120,6 +120,9 @@ class Completion:
     # each value's confidence can be read off the tokens that wrote it (``text`` is
     # then exactly those tokens' bytes, decoded).
     evidence: tuple[TokenEvidence, ...] = ()
+    # Where the record sits in ``text`` (a JSON pointer) when the backend wrapped it
+    # for the provider (a list root sent as {"value": [...]}); "" when it is the text.
+    within: str = ""
 
 
 @runtime_checkable

@@ -7,6 +7,7 @@ with HTTP 400 is tried with the next. The ``openai`` SDK is imported lazily.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -16,7 +17,15 @@ from urllib.parse import urlparse
 
 from extract.schemas import ProviderSchema
 
-from ._base import Capabilities, Completion, FinishReason, Message, ProviderFailure, Request
+from ._base import (
+    Capabilities,
+    Completion,
+    FinishReason,
+    Message,
+    ProviderFailure,
+    Request,
+    TokenEvidence,
+)
 from ._exchange import Exchange, HostedCalls, read_within, within
 from ._hosted import (
     Strategy,
@@ -40,6 +49,9 @@ from ._transport import (
 )
 
 PROBE_SECONDS = 10.0  # GET /models, at most (and never longer than the timeout)
+# Strategies whose answer is the message content, which token log-probabilities cover
+# (a tool call's arguments get none from any server we know).
+CONTENT_STRATEGIES: tuple[Strategy, ...] = ("json_schema", "json_object", "prompt")
 
 
 @dataclass(frozen=True)
@@ -98,7 +110,11 @@ class OpenAIBackend(HostedCalls):
         strategy: str | None = None,
         retry: RetryPolicy | None = None,
         provider: str = "openai",
+        logprobs: bool = False,
     ) -> None:
+        """``logprobs=True``: ask for the answer's token log-probabilities, so that
+        each value gets a confidence (``Result.confidence``) as from a local model; the
+        strategies whose answer is the message content are then tried first."""
         import openai
 
         self._openai = openai
@@ -113,6 +129,7 @@ class OpenAIBackend(HostedCalls):
         if chosen not in PROFILES:
             raise ValueError(f"unknown profile {chosen!r}; known: {', '.join(PROFILES)}")
         self._pinned = parse_strategy(strategy) if strategy else None
+        self._logprobs = logprobs
         self._use_profile(PROFILES[chosen])
         # A server behind a base_url is identified on first use; profile= always wins.
         self._unidentified = profile is None and chosen == "openai-compatible"
@@ -127,9 +144,10 @@ class OpenAIBackend(HostedCalls):
 
     def _use_profile(self, profile: Profile) -> None:
         self.profile = profile
-        self._strategies: tuple[Strategy, ...] = (
-            (self._pinned,) if self._pinned else profile.strategies
-        )
+        strategies = (self._pinned,) if self._pinned else profile.strategies
+        if self._logprobs:  # content first (a stable sort keeps the profile's order)
+            strategies = tuple(sorted(strategies, key=lambda s: s not in CONTENT_STRATEGIES))
+        self._strategies: tuple[Strategy, ...] = strategies
         self._plain = grammar_safe_schemas() if profile.grammar_safe_tools else plain_schemas()
 
     def _identified(self, answer: Any) -> None:
@@ -292,6 +310,9 @@ class OpenAIBackend(HostedCalls):
         }
         if request.seed is not None:
             params["seed"] = request.seed
+        if self._logprobs and strategy in CONTENT_STRATEGIES and request.listener is None:
+            params["logprobs"] = True
+            params["top_logprobs"] = 2  # the runner-up of each token, for its margin
         if request.listener is not None:  # streamed; read back whole by _create
             params["stream"] = True
             params["_listener"] = request.listener
@@ -372,6 +393,7 @@ class OpenAIBackend(HostedCalls):
         if details is not None:
             cached = getattr(details, "cached_tokens", 0) or 0
         provider_name = f"{self._provider} ({strategy})"
+        evidence = () if call_id is not None else token_evidence(getattr(choice, "logprobs", None))
         return Completion(
             text=text,
             finish_reason=finish,
@@ -382,12 +404,72 @@ class OpenAIBackend(HostedCalls):
             call_id=call_id,
             restore=schema.restore if schema is not None else None,
             report=schema.report(provider_name) if schema is not None else None,
+            evidence=evidence if finish == "stop" else (),
+            within="/value" if schema is not None and schema.wrapped else "",
         )
 
     def _failure(self, exc: BaseException) -> ProviderFailure | None:
         """The SDK's exception as a ``ProviderFailure``; every ``OpenAIError`` is mapped."""
         sdk = self._openai
         return sdk_failure(exc, sdk, sdk.OpenAIError, self._provider, self._secret)
+
+
+def token_evidence(logprobs: Any) -> tuple[TokenEvidence, ...]:
+    """The answer's tokens as evidence, from a chat completion's ``logprobs``: OpenAI's
+    ``content`` list, or the ``tokens``/``token_logprobs`` lists of older servers.
+
+    All or nothing: a token without a log-probability would read as one the grammar
+    forced (sure), so then there is no evidence at all.
+    """
+    if logprobs is None:
+        return ()
+    content = _field(logprobs, "content")
+    if isinstance(content, list):
+        tokens = [
+            (
+                _field(t, "token"),
+                _field(t, "bytes"),
+                _field(t, "logprob"),
+                _field(t, "top_logprobs"),
+            )
+            for t in content
+        ]
+    else:  # the completions API's shape, which some compatible servers use for chat
+        texts, chosen = _field(logprobs, "tokens"), _field(logprobs, "token_logprobs")
+        tops = _field(logprobs, "top_logprobs") or [None] * len(texts or ())
+        if not (isinstance(texts, list) and isinstance(chosen, list)):
+            return ()
+        if not (len(texts) == len(chosen) == len(tops)):
+            return ()
+        tokens = [(t, None, lp, top) for t, lp, top in zip(texts, chosen, tops, strict=True)]
+    evidence = []
+    for text, raw, logprob, top in tokens:
+        if not isinstance(text, str) or not _is_logprob(logprob):
+            return ()
+        size = len(raw) if isinstance(raw, list) else len(text.encode("utf-8", "surrogatepass"))
+        evidence.append(TokenEvidence(size, math.exp(logprob), _runner_up(text, top)))
+    return tuple(evidence)
+
+
+def _field(item: Any, name: str) -> Any:
+    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+
+
+def _is_logprob(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value <= 0.0
+
+
+def _runner_up(chosen: str, top: Any) -> float:
+    """The probability of the likeliest other token: a list of ``{token, logprob}``
+    (OpenAI) or a ``{token: logprob}`` map (the completions API)."""
+    if isinstance(top, dict):
+        pairs = list(top.items())
+    elif isinstance(top, list):
+        pairs = [(_field(t, "token"), _field(t, "logprob")) for t in top]
+    else:
+        return 0.0
+    others = [math.exp(lp) for token, lp in pairs if token != chosen and _is_logprob(lp)]
+    return max(others, default=0.0)
 
 
 def _message(message: Message, strategy: Strategy, name: str) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from extract.backends import (
 from extract.backends._transport import Deadline
 from extract.schemas import CompiledSchema, ConstraintReport, Invalid, grounded_values, tool_schema
 
-from ._confidence import token_confidence
+from ._confidence import answer_confidence
 from ._drive import adrive, drive
 from ._errors import ContextWindowError, DeadlineExceededError, ExtractionError, ProviderError
 from ._prompt import build_messages, repair_messages
@@ -55,6 +55,8 @@ class Options:
     deadline: float | None = None
     # Values less sure than this are abstained from (``_abstain``); None: all kept.
     min_confidence: float | None = None
+    # Maps raw confidences to fitted accuracies before that (``_calibration``).
+    calibration: Any = None
 
 
 # What a call ends in: the answer, or the failure the loop turns into the error.
@@ -245,11 +247,7 @@ def extraction_steps(
             Attempt(completion.text, (), False, step, seconds, evidence=completion.evidence)
         )
         # Token evidence speaks of the text the tokens wrote: not of a repaired one.
-        confidence = (
-            token_confidence(candidate, completion.evidence)
-            if completion.evidence and candidate == completion.text
-            else {}
-        )
+        confidence = answer_confidence(completion, candidate)
         return Result(
             value=outcome,
             raw=completion.text,

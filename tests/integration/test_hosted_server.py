@@ -156,3 +156,16 @@ def test_a_server_that_is_gone_is_a_connection_error() -> None:
     with pytest.raises(extract.ProviderError) as caught:
         extractor.run(Contact, TEXT)
     assert caught.value.problem == "connection" and caught.value.retryable
+
+
+def test_logprobs_give_each_value_a_confidence_like_a_local_run(server_url: str) -> None:
+    """The same model, served: its answer's token log-probabilities become each value's
+    confidence; without ``logprobs`` there is none."""
+    hosted = _extractor(server_url, profile="llama-cpp-python", logprobs=True)
+    result = hosted.run(Contact, TEXT, max_retries=3)
+    assert hosted.backend.strategy == "json_object"  # type: ignore[attr-defined]
+    assert result.confidence_source == "tokens"
+    assert set(result.confidence) == {"/name", "/city", "/role"}
+    assert all(0.0 <= sure <= 1.0 for sure in result.confidence.values())
+    plain = _extractor(server_url, profile="llama-cpp-python").run(Contact, TEXT, max_retries=3)
+    assert plain.confidence == {} and plain.confidence_source is None  # none made up
