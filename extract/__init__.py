@@ -53,6 +53,7 @@ from .apps.evaluation import Dataset, EvalReport, evaluate
 from .apps.highlight import highlight
 from .apps.ingest._report import IngestReport
 from .apps.review import load_examples
+from .core._calibration import Calibration
 from .core._errors import (
     ContextWindowError,
     DeadlineExceededError,
@@ -95,6 +96,7 @@ def __getattr__(name: str) -> _Any:
 __all__ = [
     "AsyncItems",
     "Attempt",
+    "Calibration",
     "Candidate",
     "CharQuote",
     "ContextWindowError",

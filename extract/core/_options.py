@@ -8,6 +8,7 @@ from typing import Any
 
 from extract.schemas import CompiledSchema, SchemaError, compile_schema
 
+from ._calibration import as_calibration
 from ._errors import UnsupportedTypeError, UsageError
 from ._loop import Options
 from ._prompt import PROMPTS, dump_example
@@ -23,6 +24,7 @@ def compile_target(target: Any) -> CompiledSchema:
 OPTION_NAMES = (
     "max_retries", "temperature", "max_tokens", "instructions", "examples", "seed",
     "chunk_size", "chunk_overlap", "max_chunks", "prompt", "deadline", "min_confidence",
+    "calibration",
 )  # fmt: skip
 
 
@@ -45,7 +47,11 @@ def parse_options(target: Any, options: dict[str, Any]) -> Options:
     if unknown:
         raise UsageError(f"unknown option(s) {unknown}; known: {list(OPTION_NAMES)}")
     parsed = Options(
-        **{**options, "examples": tuple(_examples(target, options.get("examples", ())))}
+        **{
+            **options,
+            "examples": tuple(_examples(target, options.get("examples", ()))),
+            "calibration": as_calibration(options.get("calibration")),
+        }
     )
     if not isinstance(parsed.max_retries, int) or parsed.max_retries < 0:
         raise UsageError("max_retries must be an int >= 0")

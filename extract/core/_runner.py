@@ -60,7 +60,19 @@ class Runner(Protocol):
 
 
 def finished(job: Job, result: Result[Any]) -> Result[Any]:
-    """What every runner does last: ``min_confidence`` applied (``_abstain``)."""
+    """What every runner does last: the confidences calibrated (``calibration``, when
+    fitted on the same source), then ``min_confidence`` applied (``_abstain``)."""
+    calibration = job.options.calibration
+    if (
+        calibration is not None
+        and result.confidence
+        and result.confidence_source == calibration.source
+    ):
+        result = dataclasses.replace(
+            result,
+            confidence=calibration.apply(result.confidence),
+            confidence_source=f"calibrated {calibration.source}",
+        )
     threshold = job.options.min_confidence
     return result if threshold is None else abstain(result, job.compiled, threshold)
 

@@ -42,3 +42,37 @@ def test_two_prompts_on_the_corpus(tmp_path: Path, capsys: pytest.CaptureFixture
         support = sum(f["support"] for f in data["systems"][name]["fields"].values())
         assert support == tp + fn > 0
         assert data["systems"][name]["valid"] == 1.0
+
+
+def test_a_calibration_fitted_by_eval_is_used_by_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`extract eval --fit-calibration` on gold contacts, then `extract run
+    --calibration`: the run's confidences are the fitted map's, per field."""
+    from extract import Calibration
+
+    lines = (CORPUS / "contacts.jsonl").read_text(encoding="utf-8").splitlines()[:4]
+    gold = tmp_path / "contacts.jsonl"
+    gold.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    saved = tmp_path / "contact.calibration.json"
+    argv = ["eval", "--schema", "tests.corpus:Contact", "--data", str(gold),
+            "--fit-calibration", str(saved), "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    calibration = Calibration.load(saved)
+    assert calibration.source == "tokens" and calibration.values >= 6
+    out = tmp_path / "run.jsonl"
+    argv = ["run", "--schema", "tests.corpus:Contact", "--input", str(gold), "--no-cache",
+            "--output", str(out), "--calibration", str(saved)]  # fmt: skip
+    assert main(argv) == 0
+    raw_out = tmp_path / "raw.jsonl"
+    argv = ["run", "--schema", "tests.corpus:Contact", "--input", str(gold), "--no-cache",
+            "--output", str(raw_out)]  # fmt: skip
+    assert main(argv) == 0
+    calibrated = [json.loads(line) for line in out.read_text().splitlines()]
+    raw = {r["id"]: r for r in map(json.loads, raw_out.read_text().splitlines())}
+    assert calibrated and all("confidence" in r for r in calibrated)
+    for line in calibrated:  # greedy: the same answer, its confidences mapped
+        assert line["value"] == raw[line["id"]]["value"]
+        assert line["confidence"] == pytest.approx(
+            calibration.apply(raw[line["id"]]["confidence"])
+        )

@@ -10,7 +10,13 @@ from hypothesis import strategies as st
 
 import extract
 from extract.apps.evaluation import EvalReport, Scorer
-from extract.apps.evaluation._calibration import auroc, coverage_at, ece, reliability
+from extract.apps.evaluation._calibration import (
+    auroc,
+    coverage_at,
+    ece,
+    reliability,
+    threshold_for,
+)
 from extract.apps.evaluation._report import DocumentRun
 
 CONFIDENCE = st.floats(0.0, 1.0, allow_nan=False)
@@ -76,6 +82,26 @@ def test_coverage_shrinks_as_the_precision_asked_for_grows(
     assert at_low is not None and at_high is not None and at_low >= at_high
     if all(r for _, r in pairs):
         assert coverage_at(pairs, 1.0) == 1.0
+
+
+@given(PAIRS, CONFIDENCE)
+def test_the_threshold_is_the_lowest_that_reaches_the_precision(
+    pairs: list[tuple[float, bool]], precision: float
+) -> None:
+    def precision_from(threshold: float) -> float:
+        kept = [r for c, r in pairs if c >= threshold]
+        return sum(kept) / len(kept)
+
+    threshold = threshold_for(pairs, precision)
+    lower = sorted({c for c, _ in pairs if threshold is None or c < threshold})
+    for other in lower:  # no lower threshold reaches it
+        assert precision_from(other) < precision
+    if threshold is not None:
+        assert precision_from(threshold) >= precision
+        kept = sum(1 for c, _ in pairs if c >= threshold)
+        assert coverage_at(pairs, precision) == kept / len(pairs)
+    else:
+        assert coverage_at(pairs, precision) == 0.0
 
 
 def test_coverage_keeps_ties_together() -> None:

@@ -26,6 +26,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         check_writable(args.json, "report")
     if args.html:
         check_writable(args.html, "page")
+    if args.fit_calibration:
+        check_writable(args.fit_calibration, "calibration")
     systems = [_system(spec) for spec in args.system or []] or [("default", {})]
     if args.backend and args.model:
         raise UsageError("extract eval: give --model or --backend, not both")
@@ -73,7 +75,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"page: {args.html}", file=sys.stderr)
     if baseline is not None:
         print(report.compare(baseline))
+    if args.fit_calibration:
+        from extract.apps.evaluation import fit_calibration
+
+        for name in report.systems:
+            path = _calibration_path(args.fit_calibration, name, len(report.systems))
+            fit_calibration(report, name).save(path)
+            print(f"calibration of {name}: {path}", file=sys.stderr)
     return 0
+
+
+def _calibration_path(given: str, system: str, systems: int) -> str:
+    """One file per system: ``given`` itself when there is one system."""
+    if systems == 1:
+        return given
+    stem, dot, suffix = given.rpartition(".")
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in system)
+    return f"{stem}.{safe}.{suffix}" if dot else f"{given}.{safe}"
 
 
 def _run(target: Any, data: Dataset, plan: dict[str, Any], args: argparse.Namespace) -> EvalReport:
@@ -164,5 +182,11 @@ def add_eval_parser(sub: Any) -> None:
     ev.add_argument("--json", help="write the full report (every document) here")
     ev.add_argument("--html", help="write a self-contained HTML page here")
     ev.add_argument("--baseline", help="a saved --json report to compare against")
+    ev.add_argument(
+        "--fit-calibration",
+        metavar="PATH",
+        help="fit each system's confidence calibration on these gold values and save it "
+        "(use with `extract run --calibration PATH`)",
+    )
     ev.add_argument("--quiet", action="store_true", help="no progress")
     ev.set_defaults(func=cmd_eval)

@@ -41,6 +41,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         options["temperature"] = args.temperature
     if args.min_confidence is not None:
         options["min_confidence"] = args.min_confidence
+    if args.calibration is not None:
+        from extract.core._calibration import Calibration
+
+        options["calibration"] = Calibration.load(args.calibration)  # once, not per document
     if args.samples < 1:
         raise UsageError("extract run: --samples must be at least 1")
     models = args.model or [None]
@@ -160,6 +164,11 @@ def add_run_parser(sub: Any) -> None:
         type=float,
         help="leave out values less sure than this (0 to 1): optional ones become null, "
         "required ones are listed as uncertain",
+    )
+    run.add_argument(
+        "--calibration",
+        metavar="PATH",
+        help="map confidences through this calibration (`extract eval --fit-calibration`)",
     )
     run.add_argument(
         "--prompt",

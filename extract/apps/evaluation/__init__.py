@@ -9,6 +9,7 @@ from typing import Any
 from extract.core._options import compile_target
 
 from ._dataset import Dataset, GoldDocument
+from ._fit import fit_calibration
 from ._matchers import Matcher, exact, fuzzy, normalized, number, text
 from ._report import DocumentRun, EvalReport, SystemSummary
 from ._run import evaluate
@@ -26,6 +27,7 @@ __all__ = [
     "SystemSummary",
     "evaluate",
     "exact",
+    "fit_calibration",
     "fuzzy",
     "normalized",
     "number",

@@ -10,7 +10,8 @@
 - ``reliability``: per bucket, the values, their mean confidence and how many are right.
 - ``coverage_at``: the share of values whose confidence is at or above the lowest
   threshold where the values at or above it are right at least ``precision`` of the
-  time: how much could be kept without a person looking, at that precision.
+  time: how much could be kept without a person looking, at that precision
+  (``threshold_for`` gives that threshold).
 """
 
 from __future__ import annotations
@@ -91,12 +92,22 @@ def coverage_at(pairs: Sequence[Pair], precision: float = 0.9) -> float | None:
     """0.0 when no threshold reaches ``precision``; None without values."""
     if not pairs:
         return None
+    threshold = threshold_for(pairs, precision)
+    if threshold is None:
+        return 0.0
+    return sum(1 for confidence, _ in pairs if confidence >= threshold) / len(pairs)
+
+
+def threshold_for(pairs: Sequence[Pair], precision: float = 0.9) -> float | None:
+    """The lowest confidence at which the values at or above it are right at least
+    ``precision`` of the time; None when no threshold reaches it."""
     ranked = sorted(pairs, key=lambda pair: -pair[0])
-    best = right = 0
+    best: float | None = None
+    right = 0
     for kept, (confidence, is_right) in enumerate(ranked, 1):
         right += is_right
         # A threshold keeps every value of its confidence: decide at the last of a tie.
         last_of_tie = kept == len(ranked) or ranked[kept][0] < confidence
         if last_of_tie and right / kept >= precision:
-            best = kept
-    return best / len(pairs)
+            best = confidence
+    return best

@@ -168,14 +168,14 @@ class EnsembleRunner:
 
     def _job(self, member: Member, job: Job) -> Job:
         """The job with the member's own options over the call's; the members keep
-        every value (``min_confidence`` applies to the vote). Options are parsed again
-        only for a member that has its own."""
+        every value (``min_confidence`` and ``calibration`` apply to the vote).
+        Options are parsed again only for a member that has its own."""
         options = job.options
         if member.options:
             given = {f.name: getattr(options, f.name) for f in fields(options)}
             options = parse_options(job.target, {**given, **member.options})
-        if options.min_confidence is not None:
-            options = replace(options, min_confidence=None)
+        if options.min_confidence is not None or options.calibration is not None:
+            options = replace(options, min_confidence=None, calibration=None)
         return job if options is job.options else replace(job, options=options)
 
     def _combine(
