@@ -68,6 +68,7 @@ from .core._errors import (
     UnsupportedTypeError,
     UsageError,
 )
+from .core._nearest import Nearest
 from .core._repair import Repaired, UnrepairableOutputError, repair_json
 from .core._result import Attempt, Candidate, Result, Usage
 from .core.grounding import CharQuote, Quote
@@ -114,6 +115,7 @@ __all__ = [
     "ItemsChangedError",
     "Member",
     "ModelLoadError",
+    "Nearest",
     "Outcome",
     "ParseError",
     "ProviderError",

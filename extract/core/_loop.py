@@ -57,6 +57,9 @@ class Options:
     min_confidence: float | None = None
     # Maps raw confidences to fitted accuracies before that (``_calibration``).
     calibration: Any = None
+    # Examples chosen per document from reviewed records (``_nearest.Nearest``); the
+    # runner puts its pick in ``examples`` before the loop starts.
+    nearest: Any = None
 
 
 # What a call ends in: the answer, or the failure the loop turns into the error.

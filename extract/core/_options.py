@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from extract.schemas import CompiledSchema, SchemaError, compile_schema
@@ -11,6 +12,7 @@ from extract.schemas import CompiledSchema, SchemaError, compile_schema
 from ._calibration import as_calibration
 from ._errors import UnsupportedTypeError, UsageError
 from ._loop import Options
+from ._nearest import Nearest, parse_nearest
 from ._prompt import PROMPTS, dump_example
 
 
@@ -46,10 +48,19 @@ def parse_options(target: Any, options: dict[str, Any]) -> Options:
     unknown = sorted(set(options) - set(OPTION_NAMES))
     if unknown:
         raise UsageError(f"unknown option(s) {unknown}; known: {list(OPTION_NAMES)}")
+    given = options.get("examples", ())
+    if isinstance(given, str):
+        parse_nearest(given)  # a malformed spec is the clearer error
+        raise UsageError(
+            f'examples="{given}" needs reviewed records to choose from: '
+            "pass examples=extract.Nearest(pool, k) (pool: (text, value) pairs)"
+        )
+    nearest = given if isinstance(given, Nearest) else None
     parsed = Options(
         **{
             **options,
-            "examples": tuple(_examples(target, options.get("examples", ()))),
+            "examples": () if nearest else tuple(_examples(target, given)),
+            "nearest": nearest,
             "calibration": as_calibration(options.get("calibration")),
         }
     )
@@ -80,9 +91,11 @@ def parse_options(target: Any, options: dict[str, Any]) -> Options:
     return parsed
 
 
-def _examples(target: Any, examples: Sequence[Any]) -> list[tuple[str, Any]]:
+def _examples(
+    target: Any, examples: Sequence[Any], compiled: CompiledSchema | None = None
+) -> list[tuple[str, Any]]:
     checked = []
-    compiled = compile_target(target)
+    compiled = compiled or compile_target(target)
     for item in examples:
         if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
             raise UsageError("examples must be (text, value) pairs")
@@ -93,3 +106,12 @@ def _examples(target: Any, examples: Sequence[Any]) -> list[tuple[str, Any]]:
             raise UsageError(f"example value does not validate: {outcome.errors}")
         checked.append((text, value))
     return checked
+
+
+def with_nearest(target: Any, compiled: CompiledSchema, text: str, options: Options) -> Options:
+    """``options`` with the nearest examples for ``text`` chosen and checked."""
+    nearest = options.nearest
+    if nearest is None:
+        return options
+    picked = _examples(target, nearest.pick(text), compiled)
+    return replace(options, examples=tuple(picked), nearest=None)

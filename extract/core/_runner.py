@@ -22,6 +22,7 @@ from ._drive import adrive, drive
 from ._errors import ContextWindowError, UsageError
 from ._long import chunked_steps
 from ._loop import Options, arun_extraction, run_extraction
+from ._options import with_nearest
 from ._result import Result
 
 # Sees each request before it is sent (a stream attaches its listener there).
@@ -126,7 +127,7 @@ class BackendRunner:
         return finished(job, await self._arun(job, prepare))
 
     def _run(self, job: Job, prepare: Prepare | None) -> Result[Any]:
-        options = self._options(job.options)
+        options = with_nearest(job.target, job.compiled, job.text, self._options(job.options))
         backend, target, compiled = self.backend, job.target, job.compiled
         if prepare is not None:
             return run_extraction(backend, target, compiled, job.text, options, prepare)
@@ -144,7 +145,7 @@ class BackendRunner:
             return drive(steps, chunk)
 
     async def _arun(self, job: Job, prepare: Prepare | None) -> Result[Any]:
-        options = self._options(job.options)
+        options = with_nearest(job.target, job.compiled, job.text, self._options(job.options))
         backend, target, compiled = self.backend, job.target, job.compiled
         if prepare is not None:
             return await arun_extraction(backend, target, compiled, job.text, options, prepare)

@@ -73,6 +73,4 @@ def test_a_calibration_fitted_by_eval_is_used_by_run(
     assert calibrated and all("confidence" in r for r in calibrated)
     for line in calibrated:  # greedy: the same answer, its confidences mapped
         assert line["value"] == raw[line["id"]]["value"]
-        assert line["confidence"] == pytest.approx(
-            calibration.apply(raw[line["id"]]["confidence"])
-        )
+        assert line["confidence"] == pytest.approx(calibration.apply(raw[line["id"]]["confidence"]))

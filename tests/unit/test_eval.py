@@ -257,3 +257,38 @@ def test_a_failed_run_keeps_what_it_spent() -> None:
 def test_names_are_shown_as_written() -> None:
     report = extract.evaluate(Person, _records()[:1], {"[v2]": Extractor(AnswerInText())})
     assert "[v2]" in report.render()
+
+
+def test_nearest_examples_in_eval_are_never_the_document_itself(tmp_path: Path) -> None:
+    """The fake answers whatever document it is shown first: shown its own gold, a
+    document would score perfectly; shown its nearest other one, it cannot."""
+    gold = _write_gold(tmp_path / "gold.jsonl")
+    out = tmp_path / "r.json"
+    argv = ["eval", "--schema", "tests.unit.test_eval:Person", "--data", str(gold),
+            "--backend", "tests.eval_fakes:answer_in_text", "--system", "plain=",
+            "--system", 'near={"examples": "nearest:1"}', "--max-retries", "0",
+            "--json", str(out), "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    data = json.loads(out.read_text())
+    assert data["left_out"] == 0 and data["systems"]["near"]["documents"] == 3
+    near = {d["id"]: d for d in data["documents"] if d["system"] == "near"}
+    assert all(d["prediction"] != d["gold"] for d in near.values())
+    assert data["systems"]["plain"]["micro"]["f1"] > data["systems"]["near"]["micro"]["f1"]
+    bad = [*argv[:9], "--system", 'near={"examples": "nearest:0"}', "--quiet"]
+    assert main(bad) == 2
+
+
+def test_run_shows_each_document_its_nearest_reviewed_records(tmp_path: Path) -> None:
+    gold = _write_gold(tmp_path / "gold.jsonl")
+    out = tmp_path / "out.jsonl"
+    argv = ["run", "--schema", "tests.unit.test_eval:Person", "--input", str(gold),
+            "--backend", "tests.eval_fakes:answer_in_text", "--examples", str(gold),
+            "--nearest", "1", "--max-retries", "0", "--no-cache", "--output", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    lines = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    # The fake answers the first text it is shown: another document's, never its own.
+    assert set(lines) == {"d0", "d1", "d2"}
+    assert lines["d0"]["value"] != ANSWERS[0] and lines["d1"]["value"] != ANSWERS[1]
+    answered = [line["value"] for line in lines.values() if "value" in line]
+    assert answered and all(value in (GOLD[0], {**ANSWERS[1], "age": None}) for value in answered)
+    assert main([*argv[:-2], "--nearest", "0", "--output", str(out)]) == 2

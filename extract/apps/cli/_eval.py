@@ -12,6 +12,7 @@ from extract.api._extractor import Extractor
 from extract.apps._targets import load_target
 from extract.apps.evaluation import Dataset, EvalReport, evaluate
 from extract.core._errors import UsageError
+from extract.core._nearest import Nearest, parse_nearest
 from extract.features.ensemble import Member
 
 from ._paths import check_writable
@@ -46,6 +47,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if isinstance(options.get("examples"), int):
             chosen = list(examples)[: options["examples"]]
             options["examples"] = [(d.text, d.gold) for d in chosen]
+        elif isinstance(options.get("examples"), str):  # never a document's own gold
+            pool = [(d.text, d.gold) for d in data]
+            options["examples"] = Nearest(pool, parse_nearest(options["examples"]))
         vote = _vote_settings(name, options)
         members = _members(name, options.pop("members", None))
         if options.pop("ensemble", False):  # every --model, voted as one system
@@ -154,10 +158,14 @@ def _system(spec: str) -> tuple[str, dict[str, Any]]:
     if not isinstance(parsed, dict):
         raise UsageError(f"--system {name}: the options must be a JSON object")
     examples = parsed.get("examples")
-    if examples is not None and (
+    if isinstance(examples, str):
+        parse_nearest(examples)  # "nearest:K": each document's K nearest other gold ones
+    elif examples is not None and (
         isinstance(examples, bool) or not isinstance(examples, int) or examples < 0
     ):
-        raise UsageError(f"--system {name}: examples is a count of gold documents to show")
+        raise UsageError(
+            f'--system {name}: examples is a count of gold documents to show, or "nearest:K"'
+        )
     return name, parsed
 
 
@@ -171,7 +179,8 @@ def add_eval_parser(sub: Any) -> None:
         "--system",
         action="append",
         help="NAME=JSON options, e.g. plain= or shots='{\"examples\": 3}' (the first 3 "
-        "gold documents as examples, scored by no system); an ensemble with "
+        'gold documents as examples, scored by no system) or near=\'{"examples": '
+        "\"nearest:3\"}' (each document's 3 most similar other gold documents); an ensemble with "
         'vote=\'{"samples": 5, "temperature": 0.7}\' (each model\'s samples voted) or '
         '\'{"members": [{}, {"prompt": "fields"}]}\' (members with options of their '
         "own) or '{\"ensemble\": true}' (every --model voted as one system); repeatable",

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from extract.apps._targets import batch_for
+from extract.apps._targets import batch_for, load_target
 from extract.core._errors import UsageError
 from extract.features.batch import (
     Document,
@@ -27,6 +27,16 @@ from extract.features.batch import (
 from ._workers import lines_in_processes
 
 
+def _nearest_examples(args: argparse.Namespace) -> Any:
+    """``--examples PATH``: the reviewed records, each document shown its nearest."""
+    from extract.apps.evaluation import Dataset
+    from extract.core._nearest import Nearest
+
+    target = load_target(args.schema)
+    pool = [(d.text, d.gold) for d in Dataset.from_jsonl(args.examples, target)]
+    return Nearest(pool, args.nearest)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     specs = [*(args.input or []), *args.files]
     if not specs:
@@ -41,6 +51,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         options["temperature"] = args.temperature
     if args.min_confidence is not None:
         options["min_confidence"] = args.min_confidence
+    if args.examples is not None:
+        options["examples"] = _nearest_examples(args)
     if args.calibration is not None:
         from extract.core._calibration import Calibration
 
@@ -165,6 +177,13 @@ def add_run_parser(sub: Any) -> None:
         help="leave out values less sure than this (0 to 1): optional ones become null, "
         "required ones are listed as uncertain",
     )
+    run.add_argument(
+        "--examples",
+        metavar="PATH",
+        help="reviewed or gold JSONL; each document is shown its --nearest most similar "
+        "records from it as examples",
+    )
+    run.add_argument("--nearest", type=int, default=3, help="examples per document (default 3)")
     run.add_argument(
         "--calibration",
         metavar="PATH",
