@@ -82,4 +82,4 @@ def test_it_travels_to_worker_processes_and_another_pool_is_another_cache_key() 
     text = "Acme Corp invoice"
     assert pickle.loads(pickle.dumps(nearest)).pick(text) == nearest.pick(text)
     assert repr(Nearest(POOL, 2)) == repr(nearest)
-    assert repr(Nearest(POOL[:2] + [("other", POOL[2][1])], 2)) != repr(nearest)
+    assert repr(Nearest([*POOL[:2], ("other", POOL[2][1])], 2)) != repr(nearest)
