@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
@@ -24,6 +23,7 @@ from pydantic import BaseModel, Field
 
 import extract
 from extract.testing import FakeBackend, instances, llm_outputs
+from tests.integration.ingest_support import new_table, table_rows
 
 
 class Item(BaseModel):
@@ -58,28 +58,6 @@ GOOD = {
 }
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'app.db'}"
-    else:
-        yield request.getfixturevalue("postgresql_url")
-
-
-def _table() -> str:
-    return f"t_{uuid.uuid4().hex[:12]}"
-
-
-def _rows(url: str, table: str) -> list[dict[str, Any]]:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            t = sa.Table(table, sa.MetaData(), autoload_with=conn)
-            return [dict(r) for r in conn.execute(sa.select(t)).mappings()]
-    finally:
-        engine.dispose()
-
-
 def _as_model(model: type[BaseModel], row: dict[str, Any]) -> BaseModel:
     return model.model_validate({k: row[k] for k in model.model_fields})
 
@@ -97,12 +75,12 @@ def test_every_line_is_loaded_or_quarantined_once(db: str, tmp_path: Path) -> No
         f.write(("```json\n" + json.dumps({**GOOD, "id": 6}) + "\n```").encode() + b"\n")
         f.write(json.dumps({**GOOD, "id": 7, "note": "nul \u0000 inside"}).encode() + b"\n")
         f.write(json.dumps(GOOD).encode() + b"\n")  # a repeat of line 1
-    table = _table()
+    table = new_table()
     first = extract.ingest(Order, path, into=db, table=table, batch_size=3)
     assert first.accounted
     assert first.read == 11  # 12 lines, one blank
-    loaded_ids = {r["id"] for r in _rows(db, table)}
-    quarantined = _rows(db, f"{table}__quarantine")
+    loaded_ids = {r["id"] for r in table_rows(db, table)}
+    quarantined = table_rows(db, f"{table}__quarantine")
     positions = {q["position"] for q in quarantined}
     # The fence and its JSON are three lines: each is a record, the JSON loads.
     assert positions >= {2, 3, 5, 6, 7, 8, 10}
@@ -117,33 +95,33 @@ def test_every_line_is_loaded_or_quarantined_once(db: str, tmp_path: Path) -> No
     # The same input again: nothing new, nothing lost.
     again = extract.ingest(Order, path, into=db, table=table, batch_size=3)
     assert again.accounted and again.loaded == 0 and again.updated == 0
-    assert len(_rows(db, table)) == len(loaded_ids)
-    assert len(_rows(db, f"{table}__quarantine")) == len(quarantined)
+    assert len(table_rows(db, table)) == len(loaded_ids)
+    assert len(table_rows(db, f"{table}__quarantine")) == len(quarantined)
 
 
 def test_rows_read_back_as_equal_models(db: str) -> None:
-    table = _table()
+    table = new_table()
     orders = [Order.model_validate({**GOOD, "id": i, "note": f"n{i}"}) for i in range(5)]
     report = extract.ingest(
         Order, [o.model_dump(mode="json") for o in orders], into=db, table=table
     )
     assert report.loaded == 5 and report.accounted
-    back = sorted((_as_model(Order, r) for r in _rows(db, table)), key=lambda o: o.id)  # type: ignore[attr-defined]
+    back = sorted((_as_model(Order, r) for r in table_rows(db, table)), key=lambda o: o.id)  # type: ignore[attr-defined]
     assert back == orders
 
 
 def test_changed_records_update_and_keep_created_at(db: str) -> None:
-    table = _table()
+    table = new_table()
     extract.ingest(Order, [GOOD], into=db, table=table)
-    created = _rows(db, table)[0]["_created_at"]
+    created = table_rows(db, table)[0]["_created_at"]
     report = extract.ingest(Order, [{**GOOD, "status": "paid"}], into=db, table=table)
     assert (report.loaded, report.updated) == (0, 1)
-    (row,) = _rows(db, table)
+    (row,) = table_rows(db, table)
     assert row["status"] == "paid" and row["_created_at"] == created
 
 
 def test_content_hash_key_without_a_key_field(db: str) -> None:
-    table = _table()
+    table = new_table()
     data = [
         {"sensor": "a", "value": 1.5},
         {"sensor": "a", "value": 1.5},
@@ -151,11 +129,11 @@ def test_content_hash_key_without_a_key_field(db: str) -> None:
     ]
     report = extract.ingest(Reading, data, into=db, table=table)
     assert (report.loaded, report.duplicates) == (2, 1)
-    assert {r["sensor"] for r in _rows(db, table)} == {"a", "b"}
+    assert {r["sensor"] for r in table_rows(db, table)} == {"a", "b"}
 
 
 def test_retry_quarantine_after_the_model_is_fixed(db: str) -> None:
-    table = _table()
+    table = new_table()
 
     class Strict(BaseModel):
         name: str
@@ -169,8 +147,8 @@ def test_retry_quarantine_after_the_model_is_fixed(db: str) -> None:
     assert report.quarantined == 1
     retried = extract.retry_quarantine(Relaxed, db, table=table)
     assert retried.loaded == 1 and retried.quarantined == 0
-    assert _rows(db, f"{table}__quarantine") == []
-    assert [r["age"] for r in _rows(db, table)] == [150]
+    assert table_rows(db, f"{table}__quarantine") == []
+    assert [r["age"] for r in table_rows(db, table)] == [150]
 
 
 def test_csv_results_and_dry_run(tmp_path: Path) -> None:
@@ -183,7 +161,7 @@ def test_csv_results_and_dry_run(tmp_path: Path) -> None:
     results = [extract.Extractor(FakeBackend(seed)).run(Reading, "text") for seed in range(3)]
     url = f"sqlite:///{tmp_path / 'r.db'}"
     assert extract.ingest(Reading, results, into=url, table="r").loaded == 3
-    for row in _rows(url, "r"):
+    for row in table_rows(url, "r"):
         assert row["_provenance"]["model"].startswith("fake:")
         assert row["_provenance"]["attempts"] >= 1
         assert len(row["_provenance"]["raw_sha256"]) == 64
@@ -215,11 +193,11 @@ def test_loaded_and_quarantined_account_for_every_record(
 ) -> None:
     texts = [r.model_dump_json() for r in good] + [d.text for d in damaged]
     order.shuffle(texts)
-    table = _table()
+    table = new_table()
     report = extract.ingest(Reading, texts, into=db, table=table, batch_size=4)
     assert report.accounted and report.read == len(texts)
-    rows = _rows(db, table)
-    quarantined = _rows(db, f"{table}__quarantine")
+    rows = table_rows(db, table)
+    quarantined = table_rows(db, f"{table}__quarantine")
     assert len(quarantined) == report.quarantined
     assert len(rows) == report.loaded  # content-hash keys: duplicates collapse
     # Each text is either quarantined (by its position) or its value is loaded.
@@ -245,7 +223,7 @@ def test_killed_mid_run_then_rerun_loads_everything_exactly_once(db: str, tmp_pa
     with path.open("w") as f:
         for i in range(n):
             f.write(json.dumps({"sensor": f"s{i}", "value": i}) + "\n" if i % 10 else "{oops\n")
-    table = _table()
+    table = new_table()
     root = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen(
         [sys.executable, "-c", _KILL_SCRIPT, str(path), db, table],
@@ -266,17 +244,17 @@ def test_killed_mid_run_then_rerun_loads_everything_exactly_once(db: str, tmp_pa
         proc.wait(timeout=30)
     finally:
         engine.dispose()
-    partial = len(_rows(db, table))
+    partial = len(table_rows(db, table))
     assert 0 < partial < n * 0.9, "the kill should land mid-run"
     report = extract.ingest(Reading, path, into=db, table=table, batch_size=50)
     assert report.accounted
-    rows, bad = _rows(db, table), _rows(db, f"{table}__quarantine")
+    rows, bad = table_rows(db, table), table_rows(db, f"{table}__quarantine")
     assert len(rows) == n - n // 10 and len(bad) == n // 10
     assert len({r["sensor"] for r in rows}) == len(rows)
 
 
 def test_concurrent_ingests_into_one_table(db: str, tmp_path: Path) -> None:
-    table = _table()
+    table = new_table()
     extract.ingest(Reading, [], into=db, table=table)  # create the tables first
     data = [{"sensor": f"s{i}", "value": i} for i in range(3000)]
     halves = [data[:2000], data[1000:]]  # overlapping by a third
@@ -287,7 +265,7 @@ def test_concurrent_ingests_into_one_table(db: str, tmp_path: Path) -> None:
                 halves,
             )
         )
-    rows = _rows(db, table)
+    rows = table_rows(db, table)
     assert len(rows) == 3000 and len({r["sensor"] for r in rows}) == 3000
     assert all(r.accounted for r in reports)
 
@@ -315,7 +293,7 @@ def test_cli_ingest_dry_run_then_load(tmp_path: Path) -> None:
     assert not (tmp_path / "r.db").exists()
     real = cli("--into", url, str(data))
     assert real.returncode == 0, real.stderr
-    assert [r["sensor"] for r in _rows(url, "reading")] == ["a"]
-    assert len(_rows(url, "reading__quarantine")) == 2
+    assert [r["sensor"] for r in table_rows(url, "reading")] == ["a"]
+    assert len(table_rows(url, "reading__quarantine")) == 2
     missing = cli(str(data))
     assert missing.returncode != 0 and "--into" in missing.stderr

@@ -16,10 +16,8 @@ import json
 import math
 import os
 import random
-import signal
 import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +31,7 @@ from pydantic import BaseModel, Field
 
 import extract
 from tests import fault_counts
+from tests.integration.ingest_support import kill_then_finish
 from tests.integration.test_ingest_storable import (
     BIG,
     Edge,
@@ -409,15 +408,7 @@ def test_cli_killed_at_random_points_then_rerun_accounts_for_every_line_once(
     command = [sys.executable, "-m", "extract", "ingest", "--schema", "models:Reading",
                "--into", url, "--batch-size", "200", str(data)]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
-    kills = 0
-    for _ in range(4):
-        proc = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.8, 3.0))  # the start-up is part of the time at risk
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
-        proc.wait(timeout=60)
-    final = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    kills, final = kill_then_finish(command, tmp_path, env, rng)
     assert final.returncode == 0, final.stderr
     rows = read_back(Reading, url, "reading")
     bad = quarantined(url, "reading")

@@ -6,17 +6,13 @@ import dataclasses
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
@@ -26,6 +22,7 @@ from extract.apps.review import load_items
 from extract.features.batch import json_line
 from extract.testing import ScriptedBackend
 from tests import fault_counts
+from tests.integration.ingest_support import kill_then_finish, new_table, table_rows
 
 
 class Contact(BaseModel):
@@ -37,28 +34,6 @@ class Contact(BaseModel):
 class Reading(BaseModel):  # a model with a "value" field: its records are never unwrapped
     id: str
     value: float
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'app.db'}"
-    else:
-        yield request.getfixturevalue("postgresql_url")
-
-
-def _table() -> str:
-    return f"t_{uuid.uuid4().hex[:12]}"
-
-
-def _rows(url: str, table: str) -> list[dict[str, Any]]:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            t = sa.Table(table, sa.MetaData(), autoload_with=conn)
-            return [dict(r) for r in conn.execute(sa.select(t)).mappings()]
-    finally:
-        engine.dispose()
 
 
 def _line(doc: str, value: dict[str, Any], confidence: dict[str, float]) -> dict[str, Any]:
@@ -88,34 +63,34 @@ def _write(path: Path, lines: list[dict[str, Any]]) -> Path:
 
 
 def test_run_output_routes_unsure_records_to_review(db: str, tmp_path: Path) -> None:
-    table = _table()
+    table = new_table()
     source = _write(tmp_path / "run.jsonl", RUN)
     report = extract.ingest(Contact, source, into=db, table=table, min_confidence=0.5)
     assert (report.read, report.loaded, report.review, report.quarantined) == (4, 1, 2, 1)
     assert report.accounted
     assert "2 for review" in report.summary()
-    loaded = _rows(db, table)
+    loaded = table_rows(db, table)
     assert [r["name"] for r in loaded] == ["Ann"]
     assert loaded[0]["_provenance"]["document"] == "a"
     assert loaded[0]["_provenance"]["confidence"] == {"/name": 0.95, "/email": 0.9}
-    review = sorted(_rows(db, f"{table}__review"), key=lambda r: r["position"])
+    review = sorted(table_rows(db, f"{table}__review"), key=lambda r: r["position"])
     assert [(r["document"], r["position"]) for r in review] == [("b", 2), ("d", 4)]
     assert [r["pointers"] for r in review] == [{"/phone": 0.2}, {"/name": 0.3}]
     assert json.loads(review[0]["raw"]) == RUN[1]  # the whole line, for the review page
-    (failed,) = _rows(db, f"{table}__quarantine")
+    (failed,) = table_rows(db, f"{table}__quarantine")
     assert failed["reason"] == "extraction failed"
     assert "no name" in failed["errors"][0]["msg"]
 
     again = extract.ingest(Contact, source, into=db, table=table, min_confidence=0.5)
     assert (again.duplicates, again.review, again.quarantined) == (1, 2, 1)
-    assert len(_rows(db, f"{table}__review")) == 2  # nothing twice
+    assert len(table_rows(db, f"{table}__review")) == 2  # nothing twice
 
 
 def test_without_a_threshold_run_output_loads_every_value(db: str, tmp_path: Path) -> None:
-    table = _table()
+    table = new_table()
     report = extract.ingest(Contact, _write(tmp_path / "run.jsonl", RUN), into=db, table=table)
     assert (report.loaded, report.review, report.quarantined) == (3, 0, 1)
-    assert sorted(r["name"] for r in _rows(db, table)) == ["Ann", "Bob", "Dee"]
+    assert sorted(r["name"] for r in table_rows(db, table)) == ["Ann", "Bob", "Dee"]
 
 
 def test_results_are_routed_by_their_confidence(tmp_path: Path) -> None:
@@ -128,7 +103,7 @@ def test_results_are_routed_by_their_confidence(tmp_path: Path) -> None:
     records = [result("Ann", 0.9), result("Bob", 0.1), result("Cy", 0.9, ("/email",))]
     report = extract.ingest(Contact, records, into=url, table="c", min_confidence=0.5)
     assert (report.loaded, report.review) == (1, 2)
-    review = sorted(_rows(url, "c__review"), key=lambda r: r["position"])
+    review = sorted(table_rows(url, "c__review"), key=lambda r: r["position"])
     # a value the run already marked uncertain is routed without a confidence of its own
     assert [r["pointers"] for r in review] == [{"/name": 0.1}, {"/email": 0.0}]
 
@@ -137,7 +112,7 @@ def test_a_model_with_a_value_field_is_not_unwrapped(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'app.db'}"
     report = extract.ingest(Reading, [{"id": "s1", "value": 2.5}], into=url, min_confidence=0.9)
     assert (report.loaded, report.review) == (1, 0)
-    assert _rows(url, "reading")[0]["value"] == 2.5
+    assert table_rows(url, "reading")[0]["value"] == 2.5
 
 
 def test_the_review_page_reads_the_review_table(tmp_path: Path) -> None:
@@ -165,30 +140,20 @@ def test_cli_ingest_with_min_confidence(tmp_path: Path) -> None:
         "    name: str\n    email: str | None = None\n    phone: str | None = None\n"
     )
     url = f"sqlite:///{tmp_path / 'app.db'}"
-    command = [sys.executable, "-m", "extract", "ingest", "--schema"]
-    done = subprocess.run(
-        [*command, "contact_model:Contact", "--into", url, "--min-confidence", "0.5", str(source)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**_env(), "PYTHONPATH": str(tmp_path)},
-        timeout=120,
-    )
+
+    def ingest(threshold: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "extract", "ingest", "--schema", "contact_model:Contact",
+             "--into", url, "--min-confidence", threshold, str(source)],
+            capture_output=True, text=True, cwd=tmp_path, timeout=120,
+            env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        )  # fmt: skip
+
+    done = ingest("0.5")
     assert done.returncode == 0, done.stderr
     assert "1 loaded" in done.stderr and "2 for review" in done.stderr
-    bad = subprocess.run(
-        [*command, "contact_model:Contact", "--into", url, "--min-confidence", "2", str(source)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**_env(), "PYTHONPATH": str(tmp_path)},
-        timeout=120,
-    )
+    bad = ingest("2")
     assert bad.returncode == 2 and "min_confidence must be within [0, 1]" in bad.stderr
-
-
-def _env() -> dict[str, str]:
-    return dict(os.environ)
 
 
 confidences = st.dictionaries(
@@ -221,9 +186,9 @@ def test_every_run_line_is_loaded_routed_or_quarantined(
         if ok
     }
     expected_review = {d: low for d, low in unsure.items() if low}
-    review = {r["document"]: r["pointers"] for r in _rows(url, "contact__review")}
+    review = {r["document"]: r["pointers"] for r in table_rows(url, "contact__review")}
     assert review == expected_review
-    loaded = {r["_provenance"]["document"] for r in _rows(url, "contact")}
+    loaded = {r["_provenance"]["document"] for r in table_rows(url, "contact")}
     assert loaded == {d for d, low in unsure.items() if not low}
     assert report.quarantined == sum(not ok for _, ok in lines)
 
@@ -247,19 +212,11 @@ def test_killed_while_routing_then_rerun_accounts_for_every_line_once(tmp_path: 
     command = [sys.executable, "-m", "extract", "ingest", "--schema", "models:Contact",
                "--into", url, "--batch-size", "200", "--min-confidence", "0.5", str(data)]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
-    kills = 0
-    for _ in range(4):
-        proc = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.8, 3.0))  # the start-up is part of the time at risk
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
-        proc.wait(timeout=60)
-    final = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    kills, final = kill_then_finish(command, tmp_path, env, rng)
     assert final.returncode == 0, final.stderr
-    loaded = [int(r["_source"].rsplit(":", 1)[1]) for r in _rows(url, "contact")]
-    held = [r["position"] for r in _rows(url, "contact__review")]
-    failed = [r["position"] for r in _rows(url, "contact__quarantine")]
+    loaded = [int(r["_source"].rsplit(":", 1)[1]) for r in table_rows(url, "contact")]
+    held = [r["position"] for r in table_rows(url, "contact__review")]
+    failed = [r["position"] for r in table_rows(url, "contact__quarantine")]
     assert sorted(loaded + held + failed) == list(range(1, n + 1))  # every line once
     assert set(failed) == {i + 1 for i in range(n) if i % 10 == 0}
     assert set(held) == {i + 1 for i in range(n) if i % 10 and i % 3 == 0}

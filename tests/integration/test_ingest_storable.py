@@ -12,8 +12,6 @@ import os
 import random
 import socket
 import string
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ import extract
 from extract.apps.cli import main
 from extract.apps.ingest import _fit
 from extract.apps.ingest._tables import layout
+from tests.integration.ingest_support import new_table
 
 BIG = 2**63
 
@@ -43,18 +42,6 @@ class Edge(BaseModel):
     at: dt.datetime | None = None
     opens: dt.time | None = None
     parts: list[Part] = []
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'app.db'}"
-    else:
-        yield request.getfixturevalue("postgresql_url")
-
-
-def _table() -> str:
-    return f"t_{uuid.uuid4().hex[:12]}"
 
 
 def read_back(model: type[BaseModel], url: str, table: str) -> list[dict[str, Any]]:
@@ -138,7 +125,7 @@ def test_values_a_column_cannot_hold_are_quarantined_the_rest_read_back_equal(
     path = tmp_path / "edges.jsonl"
     records = [{"id": i, **change} for i, (change, _, _) in enumerate(EDGES, 1)]
     path.write_text("".join(json.dumps(r) + "\n" for r in records))  # NaN as Python writes it
-    table = _table()
+    table = new_table()
     report = extract.ingest(Edge, path, into=db, table=table, batch_size=7)
     assert report.accounted and report.read == len(EDGES)
     expected_bad = {
@@ -159,7 +146,7 @@ def test_values_a_column_cannot_hold_are_quarantined_the_rest_read_back_equal(
 
 
 def test_an_integer_beyond_64_bits_is_a_quarantined_record_not_a_crash(db: str) -> None:
-    table = _table()
+    table = new_table()
     good = {"id": 1, "count": 1}
     report = extract.ingest(Edge, [good, {"id": 2, "count": 10**20}], into=db, table=table)
     assert (report.loaded, report.quarantined) == (1, 1)
@@ -175,7 +162,7 @@ def test_nan_in_a_required_float_never_reads_back_as_null(db: str) -> None:
         name: str
         price: float
 
-    table = _table()
+    table = new_table()
     report = extract.ingest(Price, ['{"name": "a", "price": NaN}'], into=db, table=table)
     rows = read_back(Price, db, table)
     if db.startswith("sqlite"):  # it would be stored as NULL: quarantined instead
@@ -187,7 +174,7 @@ def test_nan_in_a_required_float_never_reads_back_as_null(db: str) -> None:
 
 
 def test_a_lone_surrogate_from_an_iterable_is_quarantined(db: str) -> None:
-    table = _table()
+    table = new_table()
     report = extract.ingest(Edge, [{"id": 1, "name": "\ud800"}, {"id": 2}], into=db, table=table)
     assert (report.loaded, report.quarantined) == (1, 1) and report.accounted
     assert "surrogate" in quarantined(db, table)[0]["reason"]
@@ -202,7 +189,7 @@ def test_a_refusal_no_check_foresaw_sends_only_that_record_to_quarantine(
     records: list[dict[str, Any]] = [{"id": i, "count": i} for i in range(1, 31)]
     records[16] = {"id": 17, "count": BIG}
     records.append({"id": 5, "count": -BIG - 1})  # a later, refused record of key 5
-    table = _table()
+    table = new_table()
     report = extract.ingest(Edge, records, into=db, table=table, batch_size=len(records))
     assert report.accounted and (report.loaded, report.quarantined) == (29, 2)
     rows = {r["id"]: r for r in read_back(Edge, db, table)}
@@ -223,7 +210,7 @@ def test_a_key_too_long_for_the_index_is_refused_per_record(db: str) -> None:
 
     rng = random.Random(3)  # random letters do not compress below PostgreSQL's index limit
     long_name = "".join(rng.choice(string.ascii_letters) for _ in range(20_000))
-    table = _table()
+    table = new_table()
     report = extract.ingest(Named, [{"name": "a"}, {"name": long_name}], into=db, table=table)
     assert report.accounted
     if db.startswith("sqlite"):
@@ -334,7 +321,7 @@ def test_a_full_disk_fails_the_ingest_and_keeps_whole_batches(tmp_path: Path) ->
 
 
 def test_a_table_dropped_mid_run_is_an_error_not_a_quarantine(db: str) -> None:
-    table = _table()
+    table = new_table()
     engine = sa.create_engine(db)
 
     def drop(report: extract.IngestReport) -> None:
