@@ -106,6 +106,14 @@ def test_results_are_routed_by_their_confidence(tmp_path: Path) -> None:
     review = sorted(table_rows(url, "c__review"), key=lambda r: r["position"])
     # a value the run already marked uncertain is routed without a confidence of its own
     assert [r["pointers"] for r in review] == [{"/name": 0.1}, {"/email": 0.0}]
+    (tmp_path / "docs.jsonl").write_text(
+        "".join(json.dumps({"id": f"<records>:{i}", "text": "t"}) + "\n" for i in (2, 3))
+    )
+    items = load_items(url, [str(tmp_path / "docs.jsonl")], table="c")  # the page reads them
+    assert [(i.value, i.confidence) for i in items] == [
+        ({"name": "Bob", "email": None, "phone": None}, {"/name": 0.1}),
+        ({"name": "Cy", "email": None, "phone": None}, {"/name": 0.9, "/email": 0.0}),
+    ]
 
 
 def test_a_model_with_a_value_field_is_not_unwrapped(tmp_path: Path) -> None:

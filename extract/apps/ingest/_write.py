@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic_core import to_jsonable_python
 
 from extract.core._result import Result
 
@@ -331,6 +332,15 @@ def _row_id(record: SourceRecord, text: str) -> str:
 def review_row(plan: Layout, outcome: Unsure, now: dt.datetime) -> dict[str, Any]:
     record = outcome.record
     text = _raw_text(record)
+    if isinstance(record.payload, Result):  # kept as a run line: the page reads it as such
+        result = record.payload
+        line = {
+            "id": f"{record.source}:{record.position}",
+            "value": to_jsonable_python(result.value),
+            "confidence": result.confidence,
+            **({"spans": {p: list(s) for p, s in result.spans.items()}} if result.spans else {}),
+        }
+        text = json.dumps(line, ensure_ascii=False)
     envelope = record.envelope
     document = envelope.get("id") if isinstance(envelope, dict) else None
     return {
