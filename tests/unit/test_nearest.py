@@ -83,3 +83,14 @@ def test_it_travels_to_worker_processes_and_another_pool_is_another_cache_key() 
     assert pickle.loads(pickle.dumps(nearest)).pick(text) == nearest.pick(text)
     assert repr(Nearest(POOL, 2)) == repr(nearest)
     assert repr(Nearest([*POOL[:2], ("other", POOL[2][1])], 2)) != repr(nearest)
+
+
+def test_an_ensemble_member_with_its_own_options_gets_the_nearest_examples() -> None:
+    backend = ScriptedBackend(['{"customer": "Globex", "total": 8}'] * 2)
+    member = extract.Member(extract.Extractor(backend), options={"temperature": 0.0})
+    ensemble = extract.Ensemble([member, extract.Extractor(backend)])
+    text = "Globex ordered more lunch boxes: 8 USD."
+    assert ensemble.extract(Order, text, examples=Nearest(POOL, k=1)).customer == "Globex"
+    for request in backend.requests:
+        prompt = "\n".join(m.content for m in request.messages)
+        assert "Lunch boxes for Globex" in prompt and "Acme Corp" not in prompt

@@ -173,6 +173,9 @@ class EnsembleRunner:
         options = job.options
         if member.options:
             given = {f.name: getattr(options, f.name) for f in fields(options)}
+            nearest = given.pop("nearest")  # given as examples=, and chosen per document
+            if nearest is not None:
+                given["examples"] = nearest
             options = parse_options(job.target, {**given, **member.options})
         if options.min_confidence is not None or options.calibration is not None:
             options = replace(options, min_confidence=None, calibration=None)
