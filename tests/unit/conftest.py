@@ -13,6 +13,7 @@ from tests.conftest import NOT_COLLECTED
 # file -> (packages it imports, the extra that brings them)
 NEEDS = {
     "test_hosted_wire.py": (("openai", "anthropic"), "hosted"),
+    "test_hosted_logprobs.py": (("openai", "anthropic"), "hosted"),
     "test_stream_hosted.py": (("openai", "anthropic"), "hosted"),
     "test_server_dialect.py": (("openai",), "hosted"),
     "test_instructor.py": (("instructor", "openai", "anthropic"), "instructor"),
