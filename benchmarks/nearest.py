@@ -22,26 +22,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 from pydantic_core import to_jsonable_python
 
 import extract
 from extract import Extractor, Nearest
-from tests.corpus import TASKS, evaluation_data
-
-
-def strings(value: Any) -> Iterator[str]:
-    """Every string leaf of a JSON value."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from strings(item)
+from tests.corpus import TASKS, evaluation_data, strings
 
 
 def leaks(prediction: Any, text: str, shown: list[tuple[str, Any]]) -> int:

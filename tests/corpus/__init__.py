@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime
 import functools
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -233,3 +234,15 @@ def evaluation_data(
     shots, docs = docs[: EXAMPLES.get(task, 0)], docs[EXAMPLES.get(task, 0) :]
     docs = docs[:limit] if limit else docs
     return [(d.id, d.text, d.gold) for d in docs], [(d.text, d.gold) for d in shots]
+
+
+def strings(value: Any) -> Iterator[str]:
+    """Every ``str`` leaf of a validated value (``Literal`` and ``str`` enum choices too)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings(item)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for item in value:
+            yield from strings(item)

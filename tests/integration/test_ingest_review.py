@@ -230,3 +230,11 @@ def test_killed_while_routing_then_rerun_accounts_for_every_line_once(tmp_path: 
     assert set(held) == {i + 1 for i in range(n) if i % 10 and i % 3 == 0}
     assert kills >= 2  # the test killed runs that had work left
     fault_counts.record("ingest-review-kill", inputs=n, faults=kills, accounted=n)
+
+
+def test_a_result_is_routed_even_for_a_model_with_a_value_field(tmp_path: Path) -> None:
+    ran = extract.Extractor(ScriptedBackend(['{"id": "s1", "value": 2.5}'])).run(Reading, "t")
+    unsure = dataclasses.replace(ran, confidence={"/value": 0.1})
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    report = extract.ingest(Reading, [unsure], into=url, min_confidence=0.5)
+    assert (report.loaded, report.review) == (0, 1)

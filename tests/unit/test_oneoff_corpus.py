@@ -4,26 +4,13 @@ schema, and every gold string is written in the text, so the set can be extracte
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
+from tests.corpus import strings
 from tests.corpus.oneoff import CASES, OneOff, field_scores
 
 IDS = [case.id for case in CASES]
-
-
-def strings(value: Any) -> Iterator[str]:
-    """Every ``str`` leaf of a validated value (``Literal`` and ``str`` enum choices too)."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from strings(item)
-    elif isinstance(value, (list, tuple, set, frozenset)):
-        for item in value:
-            yield from strings(item)
 
 
 def test_enough_cases_with_unique_ids() -> None:

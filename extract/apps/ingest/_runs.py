@@ -103,13 +103,14 @@ def unsure(record: SourceRecord, threshold: float | None) -> dict[str, float]:
     """
     if threshold is None:
         return {}
-    low = {p: c for p, c in (record.confidence or {}).items() if c < threshold}
-    envelope = record.envelope
-    if isinstance(envelope, dict):
-        for pointer in envelope.get("uncertain") or ():
-            if isinstance(pointer, str):
-                low.setdefault(pointer, (record.confidence or {}).get(pointer, 0.0))
-    elif isinstance(record.payload, Result):
-        for pointer in record.payload.uncertain:
-            low.setdefault(pointer, record.payload.confidence.get(pointer, 0.0))
+    payload, envelope = record.payload, record.envelope
+    if isinstance(payload, Result):  # whether or not run lines were looked for
+        sure, marked = payload.confidence, list(payload.uncertain)
+    else:
+        sure = record.confidence or {}
+        listed = envelope.get("uncertain") if isinstance(envelope, dict) else None
+        marked = [p for p in listed or () if isinstance(p, str)]
+    low = {p: c for p, c in sure.items() if c < threshold}
+    for pointer in marked:
+        low.setdefault(pointer, sure.get(pointer, 0.0))
     return low
