@@ -106,9 +106,11 @@ class Predicted:
 
 def assemble(
     scheme: SpanScheme, spans: Sequence[Predicted], cats: Mapping[str, float]
-) -> tuple[dict[str, Any], dict[str, tuple[int, int]]]:
-    """One document's record (JSON) and its spans from the student's predictions."""
+) -> tuple[Any, dict[str, tuple[int, int]]]:
+    """One document's record (JSON) and its spans from the student's predictions; a
+    target that is a list of objects (the list at "") gives the list."""
     record: dict[str, Any] = {}
+    root: list[dict[str, Any]] | None = None
     where: dict[str, tuple[int, int]] = {}
     known = [(scheme.span_labels.get(s.label, [s.label, {}]), s) for s in spans]
     ordered = sorted(known, key=lambda pair: (pair[1].start, pair[1].end))
@@ -140,14 +142,17 @@ def assemble(
                     _put(items[-1], "/" + choice_pattern[len(prefix) :], value)
             _put(items[-1], "/" + key, convert(s.text, scheme.spans[pattern]))
             where[f"{array}/{len(items) - 1}/{key}"] = (s.start, s.end)
-        _put(record, array, items)
+        if array == "":
+            root = items
+        else:
+            _put(record, array, items)
     for pointer, choices in scheme.labels.items():
         scored = [
             (cats.get(SpanScheme.cat_label(pointer, c), 0.0), i) for i, c in enumerate(choices)
         ]
         if scored:
             _put(record, pointer, choices[max(scored)[1]])
-    return record, where
+    return (record if root is None else root), where
 
 
 def convert(text: str, kind: str) -> Any:

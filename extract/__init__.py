@@ -19,7 +19,9 @@ What each public name is for:
   ``Repaired``.
 - Checking records: ``evaluate``, ``Dataset``, ``EvalReport`` (per-field scores against
   gold; matchers in ``extract.evaluation``), ``highlight`` (an HTML page of the grounded
-  values), ``load_examples`` (reviewed records as prompt examples).
+  values), ``load_examples`` (reviewed records as prompt examples), ``Nearest`` (the
+  reviewed records most like each document as its examples), ``Calibration``.
+- Learning while a person reviews: ``Loop`` (suggest, answer, train a student).
 - Databases: ``ingest``, ``retry_quarantine`` (imported on first use: SQLAlchemy),
   ``IngestReport``.
 - Errors, all under ``ExtractError`` (the tree: ``extract/core/_errors.py``).
@@ -52,6 +54,7 @@ from .api._parse import parse
 from .apps.evaluation import Dataset, EvalReport, evaluate
 from .apps.highlight import highlight
 from .apps.ingest._report import IngestReport
+from .apps.loop import Loop
 from .apps.review import load_examples
 from .core._calibration import Calibration
 from .core._errors import (
@@ -113,6 +116,7 @@ __all__ = [
     "InputError",
     "Items",
     "ItemsChangedError",
+    "Loop",
     "Member",
     "ModelLoadError",
     "Nearest",

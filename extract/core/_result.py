@@ -79,6 +79,10 @@ class Result(Generic[T]):
     # voted value did not validate, why and which member's answer was used instead.
     candidates: list[Candidate] = field(default_factory=list)
     fallback: str | None = None
+    # A loop's suggestion (``extract.Loop``): the system(s) that made it, and for each
+    # top-level field (JSON pointer; "" for a list target) the system chosen for it.
+    system: str | None = None
+    systems: dict[str, str] = field(default_factory=dict)
 
     @property
     def retries(self) -> int:

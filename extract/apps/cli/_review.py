@@ -12,9 +12,17 @@ from extract.apps.review import serve
 
 def cmd_review(args: argparse.Namespace) -> int:
     target = load_target(args.schema)
+    loop = None
+    if args.learn:
+        import extract
+
+        teacher = extract.Extractor(args.model) if args.model else None
+        loop = extract.Loop(target, teacher, args.learn)
 
     def ready(address: str) -> None:
-        print(f"Reviewing {args.data} at {address} (answers in {args.out}; Ctrl+C stops)")
+        learning = f"; learning in {args.learn}" if args.learn else ""
+        print(f"Reviewing {args.data} at {address} (answers in {args.out}{learning}; "
+              "Ctrl+C stops)")  # fmt: skip
         sys.stdout.flush()
 
     serve(
@@ -29,6 +37,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         order=args.order,
         ready=ready,
         table=args.table or _default_table(target),
+        loop=loop,
     )
     return 0
 
@@ -63,6 +72,16 @@ def add_review_parser(sub: Any) -> None:
         "--host", default="127.0.0.1", help="address to listen on (default: this machine only)"
     )
     rv.add_argument("--database", help="where answers are kept (default: OUT.sqlite)")
+    rv.add_argument(
+        "--learn",
+        metavar="DIR",
+        help="suggest with an extract.Loop kept in DIR (teacher, nearest examples, a student "
+        "retrained as you answer); --data then needs only id and text",
+    )
+    rv.add_argument(
+        "--model",
+        help="with --learn: the teacher (a GGUF path or openai:MODEL; default: the embedded model)",
+    )
     rv.add_argument(
         "--order",
         choices=("input", "uncertain"),

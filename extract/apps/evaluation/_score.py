@@ -39,11 +39,13 @@ class Counts:
     tp: int = 0
     fp: int = 0
     fn: int = 0
+    changed: int = 0  # wrong values: each is one fp and one fn, and one edit to mend
 
     def add(self, other: Counts) -> None:
         self.tp += other.tp
         self.fp += other.fp
         self.fn += other.fn
+        self.changed += other.changed
 
     @property
     def precision(self) -> float:
@@ -64,6 +66,11 @@ class Counts:
     def support(self) -> int:
         """Gold values at this path."""
         return self.tp + self.fn
+
+    @property
+    def edits(self) -> int:
+        """Values a reviewer must add, delete or change to make the prediction gold."""
+        return self.fp + self.fn - self.changed
 
     def to_json(self) -> dict[str, int]:
         return {"tp": self.tp, "fp": self.fp, "fn": self.fn}
@@ -184,6 +191,7 @@ class Scorer:
         else:
             counts.fp += 1
             counts.fn += 1
+            counts.changed += 1
         if where is not None and predicted is not _ABSENT:
             out.leaves[where] = right
 

@@ -16,13 +16,16 @@ import os
 import socket
 import sys
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from extract.core._errors import UsageError
 
 from ._examples import load_examples
 from ._load import Item, load_items
 from ._store import ANSWERS, Conflict, Store
+
+if TYPE_CHECKING:
+    from extract.apps.loop import Loop
 
 __all__ = ["ANSWERS", "Conflict", "Item", "Store", "load_examples", "load_items", "serve"]
 
@@ -40,6 +43,7 @@ def serve(
     order: str = "input",
     ready: Callable[[str], None] | None = None,
     table: str | None = None,
+    loop: Loop | None = None,
 ) -> None:
     """Serve the review of ``data`` until interrupted; answers go to ``out``.
 
@@ -50,6 +54,11 @@ def serve(
     ``port=0`` takes a free port; ``ready`` is called with the page's address once the
     server listens. Fields whose confidence is below ``threshold`` are marked;
     ``order="uncertain"`` offers the documents least sure first.
+
+    ``loop`` (an ``extract.Loop``, ``extract review --learn``): each form starts from the
+    loop's suggestion, made as its page opens (``data`` then needs no predictions:
+    ``{"id", "text"}`` lines will do), and every accepted or corrected answer is the
+    loop's too, so the student improves while the review goes on.
     """
     try:
         import uvicorn
@@ -59,14 +68,15 @@ def serve(
         raise UsageError(
             f"extract review needs {exc.name}: pip install 'structured-extract[review]'"
         ) from exc
-    items = load_items(data, inputs, table)
+    items = load_items(data, inputs, table, predicted=loop is None)
     store = Store(database or f"{os.fspath(out)}.sqlite", out)
     store.add(items)
     store.resume_from_export()
     store.export()
     loopback = host in LOOPBACK_HOSTS
     allowed = list(LOOPBACK_HOSTS) if loopback else ["*"]
-    app = create_app(Review(target, items, store, threshold, order), allowed_hosts=allowed)
+    review = Review(target, items, store, threshold, order, loop)
+    app = create_app(review, allowed_hosts=allowed)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

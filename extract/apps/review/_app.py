@@ -1,12 +1,16 @@
 """The review web app (Starlette): pages to read, forms to answer, one store to keep.
 
 Routes: ``GET /`` (the first open document), ``GET /doc/{n}``, ``POST /doc/{n}`` (an
-answer), ``POST /undo``, ``GET /done``. Every POST carries the page's token (a secret
-kept in the database, so it survives a restart) or is refused, and one whose ``Origin``
-is another site's is refused too; on a loopback address only requests naming a
-loopback host are served (no DNS rebinding). A form is read only up to
-``MAX_BODY_BYTES`` and ``MAX_FIELDS``: one request cannot hold the server. Every answer,
-errors included, goes out with the same security headers.
+answer), ``POST /undo``, ``GET /done``. With a ``Loop`` (``extract review --learn``) the
+form starts from the loop's suggestion, made when the page is opened (in a worker
+thread: the server keeps serving), and every accepted or corrected answer goes to the
+loop as well, so the next suggestion has learned from it.
+
+Every POST carries the page's token (a secret kept in the database, so it survives a
+restart) or is refused, and one whose ``Origin`` is another site's is refused too; on a
+loopback address only requests naming a loopback host are served (no DNS rebinding).
+A form is read only up to ``MAX_BODY_BYTES`` and ``MAX_FIELDS``: one request cannot
+hold the server. Every answer, errors included, goes out with the same security headers.
 """
 
 from __future__ import annotations
@@ -15,11 +19,12 @@ import hmac
 import json
 import secrets
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from pydantic import TypeAdapter, ValidationError
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -33,10 +38,14 @@ from extract.schemas import FieldNode as Node
 from extract.schemas import error_pointer, field_tree
 
 from ._form import MISSING, FormContext, key_of, render_form, target_schema
+from ._learn import Learned
 from ._load import Item
 from ._page import Page, render_done, render_page
 from ._store import Conflict, Store
 from ._submit import read_form
+
+if TYPE_CHECKING:
+    from extract.apps.loop import Loop
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 ORDERS = ("input", "uncertain")  # the order documents are offered in
@@ -56,6 +65,7 @@ class Review:
         store: Store,
         threshold: float = 0.8,
         order: str = "input",
+        loop: Loop | None = None,
     ) -> None:
         if order not in ORDERS:
             raise UsageError(f"order must be one of {list(ORDERS)}, not {order!r}")
@@ -63,14 +73,17 @@ class Review:
         self.items = list(items)
         self.store = store
         self.threshold = threshold
+        self.loop = loop
+        self.order_name = order
+        self.learned = Learned(self, loop) if loop is not None else None
         # The positions in the order documents are offered: as given, or the least
         # sure first (by each document's least sure value; none given: sure).
         self.order = list(range(len(self.items)))
-        if order == "uncertain":
+        if order == "uncertain" and loop is None:  # with a loop: chosen as pages open
             self.order.sort(key=lambda p: min(self.items[p].confidence.values(), default=1.0))
         self.adapter: TypeAdapter[Any] = TypeAdapter(target)
         self.root: Node = field_tree(target_schema(target))
-        self.predicted = [self._normalised(item.value) for item in self.items]
+        self.predicted = [self.normalised(item.value) for item in self.items]
 
     def validate(self, value: Any, by_name: bool = False) -> tuple[Any, dict[str, list[str]]]:
         """The value as the target's JSON (by alias), or the errors per form field."""
@@ -84,7 +97,7 @@ class Review:
             return MISSING, errors
         return self.adapter.dump_python(valid, mode="json", by_alias=True), {}
 
-    def _normalised(self, value: Any) -> Any:
+    def normalised(self, value: Any) -> Any:
         # `extract run` writes values by field name; other tools by alias. Either is read.
         valid, errors = self.validate(value)
         if errors and value is not None:
@@ -104,6 +117,8 @@ class Review:
         item = self.items[position]
         saved = self.store.state(item.id)
         notes = list(notices)
+        if self.learned is not None:
+            notes += self.learned.notes(position)
         if value is MISSING and errors is None:
             value, errors = self._shown(item, saved.answer, saved.gold, notes)
         done, total = self.store.progress()
@@ -150,12 +165,14 @@ def create_app(review: Review, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) ->
     """The ASGI app serving ``review``."""
 
     async def first_open(request: Request) -> Response:
-        return _next(review, -1, request.query_params.get("note"))
+        return await _next(review, -1, request.query_params.get("note"))
 
     async def show(request: Request) -> Response:
         position = _position(review, request)
         if position is None:
             return _plain("no such document", 404)
+        if review.learned is not None:
+            await run_in_threadpool(review.learned.suggest, position)
         notices = [(n, False) for n in request.query_params.getlist("note")]
         return _html(review.page(position, notices=notices))
 
@@ -204,7 +221,9 @@ def create_app(review: Review, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) ->
             value, _ = read_form(review.root, fields)
             page = review.page(position, value, {}, [note], saved.version, example)
             return _html(page, status=409)
-        return _next(review, position, f"Saved {item.id}: {action}.")
+        if review.loop is not None and gold is not None:
+            await run_in_threadpool(review.loop.answer, item.id, item.text, gold)
+        return await _next(review, position, f"Saved {item.id}: {action}.")
 
     async def undo(request: Request) -> Response:
         form = await _form(request)
@@ -215,6 +234,8 @@ def create_app(review: Review, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) ->
         ident = review.store.undo()
         if ident is None:
             return RedirectResponse("/?note=Nothing+to+undo.", status_code=303)
+        if review.loop is not None:
+            await run_in_threadpool(review.loop.forget, ident)
         position = next((i.position for i in review.items if i.id == ident), None)
         if position is None:  # answered in an earlier session, not in this data
             return RedirectResponse(f"/done?undone={ident}", status_code=303)
@@ -305,15 +326,18 @@ def _token_ok(review: Review, form: list[tuple[str, str]]) -> bool:
     return hmac.compare_digest(sent.encode(), review.store.token.encode())
 
 
-def _next(review: Review, after: int, note: str | None = None) -> Response:
+async def _next(review: Review, after: int, note: str | None = None) -> Response:
     """To the next unanswered document after ``after`` in the review's order (wrapping
-    round), or to /done."""
+    round), or to /done. Learning and least sure first: the least sure of the next few."""
     open_positions = set(review.store.open_positions())
     if not open_positions:
         return RedirectResponse("/done", status_code=303)
     order = review.order
     start = order.index(after) + 1 if after in order else 0
-    return _see(next(p for p in order[start:] + order[:start] if p in open_positions), note)
+    following = [p for p in order[start:] + order[:start] if p in open_positions]
+    if review.learned is not None and review.order_name == "uncertain":
+        return _see(await run_in_threadpool(review.learned.least_sure, following), note)
+    return _see(following[0], note)
 
 
 def _see(position: int, note: str | None) -> Response:

@@ -34,12 +34,16 @@ class Item:
 
 
 def load_items(
-    data: str | os.PathLike[str], inputs: Iterable[str] = (), table: str | None = None
+    data: str | os.PathLike[str],
+    inputs: Iterable[str] = (),
+    table: str | None = None,
+    predicted: bool = True,
 ) -> list[Item]:
     """The documents of ``data``, in order; ``UsageError`` listing every bad line.
 
     ``data`` is a JSONL path, or a database URL whose ``<table>__review`` table
-    (``extract ingest --min-confidence``) holds the records to review.
+    (``extract ingest --min-confidence``) holds the records to review. With
+    ``predicted=False`` (a loop suggests) lines need no ``value``: ``{"id", "text"}``.
     """
     path = os.fspath(data)
     texts: dict[str, str] = {}
@@ -63,7 +67,7 @@ def load_items(
         if isinstance(row, _Bad):
             bad.append(f"{where}: {row.problem}")
             continue
-        problem = _problem(row, texts)
+        problem = _problem(row, texts, predicted)
         if problem is None and str(row["id"]) in seen:
             problem = f"the id {row['id']!r} appears twice"
         if problem is not None:
@@ -115,7 +119,7 @@ def _file_rows(path: str) -> Iterator[tuple[str, Any]]:
             yield where, _Bad(f"not JSON: {exc}")
 
 
-def _problem(row: Any, texts: Mapping[str, str]) -> str | None:
+def _problem(row: Any, texts: Mapping[str, str], predicted: bool = True) -> str | None:
     if not isinstance(row, dict):
         return "a line must be a JSON object"
     if "id" not in row or not isinstance(row["id"], str | int):
@@ -123,7 +127,7 @@ def _problem(row: Any, texts: Mapping[str, str]) -> str | None:
     text = row.get("text", texts.get(str(row["id"])))
     if not isinstance(text, str):
         return 'no "text" in the line and none given for its id by --input'
-    if "value" not in row and "error" not in row:
+    if predicted and "value" not in row and "error" not in row:
         return 'neither a "value" nor an "error"'
     spans = row.get("spans") or {}
     if not isinstance(spans, dict) or not all(_is_span(s, len(text)) for s in spans.values()):

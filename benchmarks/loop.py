@@ -1,0 +1,229 @@
+"""Work saved: a simulated reviewer corrects the loop's suggestions to gold.
+
+Documents come in order. At each, ``extract.Loop.suggest`` runs every system it has
+(the teacher, the teacher with the nearest answered records as examples, the student
+once trained) and composes its suggestion; the reviewer then answers with gold
+(``Loop.answer``), which starts a retraining in the background every ``--retrain-every``
+answers, as it would under a person (who is slower than this simulation, so the
+student here lags more than it would). The work on a document is the leaf values the
+reviewer must add, delete or change (``Counts.edits`` of the project's scorer), for:
+
+- ``typing``: an annotator who types everything (the gold's leaf count);
+- ``teacher``: the teacher's own suggestion; ``nearest``: the teacher with nearest
+  examples (both are the loop's own runs of those systems: the same model, greedy);
+- ``student``: the student alone, where there is one (else the teacher's work);
+- ``loop``: what the loop suggested, each field from the system that scored best.
+
+Every suggestion is made before its document is answered, so every F1 is on held-out
+gold. Tasks: ``news`` (generated news items, ``tests/corpus/synthetic_news.py``) and
+``contact`` (generated e-mail signatures, ``tests/corpus/synthetic.py``).
+
+    python -m benchmarks.loop --tasks news --json benchmarks/results/loop-news.json
+    python -m benchmarks.loop --tasks contact --json benchmarks/results/loop-contact.json
+    python -m benchmarks.loop --from-json benchmarks/results/loop-news.json,\\
+        benchmarks/results/loop-contact.json --plot benchmarks/results/loop.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+
+import extract
+from extract.apps.evaluation._score import Counts, Scorer
+from extract.apps.loop import _train
+from tests.corpus import Contact, News
+from tests.corpus.synthetic import contacts
+from tests.corpus.synthetic_news import news_items
+
+SYSTEMS = ("typing", "teacher", "nearest", "student", "loop")
+
+
+def documents(task: str, n: int) -> tuple[Any, list[dict[str, Any]]]:
+    if task == "news":
+        return News, news_items(n, seed=3)
+    if task == "contact":
+        return Contact, contacts(n, seed=7)
+    raise SystemExit(f"unknown task {task!r}: news or contact")
+
+
+def simulate(task: str, n: int, retrain_every: int, folder: str) -> dict[str, Any]:
+    target, docs = documents(task, n)
+    loop = extract.Loop(target, extract.Extractor(), folder, retrain_every=retrain_every)
+    scorer = Scorer(loop.schema)
+    rows: list[dict[str, Any]] = []
+    trainings: list[dict[str, float]] = []
+    seen_student: _train.Student | None = None
+    started = time.perf_counter()
+    for i, doc in enumerate(docs):
+        result = loop.suggest(doc["text"], doc["id"])
+        gold = to_jsonable_python(doc["gold"], by_alias=True)
+        answers = {c.member: c.value for c in result.candidates if c.result is not None}
+        answers["loop"] = result.value
+        answers.setdefault("nearest", answers.get("teacher"))  # no answers yet: no examples
+        answers.setdefault("student", answers.get("teacher"))  # no student yet
+        row: dict[str, Any] = {
+            "id": doc["id"],
+            "typing": scorer.score(None, gold).total().edits,
+            "system": result.system,
+            "suggest_s": result.timings["suggest"],
+            "training": loop.training,
+            "student_answers": 0 if loop.student is None else _train.current(loop.path).answers,  # type: ignore[union-attr]
+            "counts": {},
+        }
+        for system in ("teacher", "nearest", "student", "loop"):
+            value = answers.get(system)
+            total = scorer.score(
+                None if value is None else to_jsonable_python(value, by_alias=True), gold
+            ).total()
+            row[system] = total.edits
+            row["counts"][system] = {**total.to_json(), "changed": total.changed}
+        rows.append(row)
+        loop.answer(doc["id"], doc["text"], gold)
+        info = _train.current(loop.path)
+        if info is not None and info != seen_student:
+            seen_student = info
+            trainings.append({"answers": info.answers, "seconds": info.seconds})
+        if (i + 1) % 25 == 0:
+            done = {s: sum(r[s] for r in rows) for s in SYSTEMS}
+            print(f"{task}: {i + 1}/{n} documents, {time.perf_counter() - started:.0f} s, "
+                  f"work so far {done}", file=sys.stderr, flush=True)  # fmt: skip
+    if loop.training:
+        loop.train(wait=True)
+    loop.close()
+    return {"task": task, "documents": n, "retrain_every": retrain_every, "rows": rows,
+            "trainings": trainings, "seconds": time.perf_counter() - started}  # fmt: skip
+
+
+def summary(run: dict[str, Any], block: int = 50) -> dict[str, Any]:
+    rows = run["rows"]
+    blocks = []
+    for start in range(0, len(rows), block):
+        part = rows[start : start + block]
+        entry: dict[str, Any] = {"documents": f"{start + 1}-{start + len(part)}"}
+        for system in SYSTEMS:
+            entry[system] = sum(r[system] for r in part)
+        for system in ("teacher", "nearest", "student", "loop"):
+            counts = Counts()
+            for r in part:
+                c = r["counts"][system]
+                counts.add(Counts(c["tp"], c["fp"], c["fn"], c["changed"]))
+            entry[f"f1_{system}"] = counts.f1
+        blocks.append(entry)
+    late = rows[200:300]
+    busy = [r["suggest_s"] for r in rows if r["training"]]
+    idle = [r["suggest_s"] for r in rows if not r["training"]]
+    return {
+        "task": run["task"],
+        "blocks": blocks,
+        "work_201_300": {s: sum(r[s] for r in late) for s in SYSTEMS} if len(rows) >= 300 else None,
+        "retrain_seconds": [t["seconds"] for t in run["trainings"]],
+        "retrain_answers": [t["answers"] for t in run["trainings"]],
+        "suggest_median_s": {
+            "training": statistics.median(busy) if busy else None,
+            "idle": statistics.median(idle) if idle else None,
+            "while_training": len(busy),
+        },
+        "systems_used": _count(r["system"] for r in rows),
+    }
+
+
+def _count(items: Any) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for item in items:
+        out[item] = out.get(item, 0) + 1
+    return out
+
+
+def render(summaries: list[dict[str, Any]]) -> str:
+    lines = []
+    for s in summaries:
+        lines.append(f"\n{s['task']}: work per block (leaf values added, deleted or changed)")
+        lines.append("| documents | typing | teacher | teacher + nearest | student | loop | "
+                     "F1 teacher | F1 nearest | F1 student | F1 loop |")  # fmt: skip
+        lines.append("|---|---|---|---|---|---|---|---|---|---|")
+        for b in s["blocks"]:
+            lines.append(
+                f"| {b['documents']} | {b['typing']} | {b['teacher']} | {b['nearest']} | "
+                f"{b['student']} | {b['loop']} | {b['f1_teacher']:.3f} | {b['f1_nearest']:.3f} | "
+                f"{b['f1_student']:.3f} | {b['f1_loop']:.3f} |"
+            )
+        late = s["work_201_300"]
+        if late:
+            ratio = {k: v / late["teacher"] for k, v in late.items() if late["teacher"]}
+            lines.append("documents 201-300, work relative to the teacher alone: "
+                         + ", ".join(f"{k} {v:.2f}" for k, v in ratio.items()))  # fmt: skip
+        seconds = s["retrain_seconds"]
+        if seconds:
+            median, longest = statistics.median(seconds), max(seconds)
+            lines.append(f"retrainings: {len(seconds)}, on {s['retrain_answers']} answers; wall "
+                         f"time median {median:.1f} s, max {longest:.1f} s")  # fmt: skip
+        wait = s["suggest_median_s"]
+        lines.append(f"suggest, median s: {wait['idle']} idle, {wait['training']} while a "
+                     f"training ran ({wait['while_training']} suggestions)")  # fmt: skip
+        lines.append(f"systems used: {s['systems_used']}")
+    return "\n".join(lines)
+
+
+def plot(runs: list[dict[str, Any]], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, len(runs), figsize=(6 * len(runs), 4.2), squeeze=False)
+    names = {"typing": "typing everything", "teacher": "teacher", "nearest": "teacher + nearest",
+             "student": "student", "loop": "the loop"}  # fmt: skip
+    for ax, run in zip(axes[0], runs, strict=True):
+        for system in SYSTEMS:
+            total, curve = 0, []
+            for r in run["rows"]:
+                total += r[system]
+                curve.append(total)
+            ax.plot(range(1, len(curve) + 1), curve, label=names[system])
+        ax.set_title(f"{run['task']}: cumulative review work")
+        ax.set_xlabel("documents reviewed")
+        ax.set_ylabel("leaf values added, deleted or changed")
+        ax.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tasks", default="news,contact")
+    parser.add_argument("--documents", type=int, default=300)
+    parser.add_argument("--retrain-every", type=int, default=20)
+    parser.add_argument("--json", help="write the runs and their summaries here")
+    parser.add_argument("--plot", help="draw the cumulative work curves into this PNG")
+    parser.add_argument(
+        "--from-json", help="comma-separated --json files of earlier runs: table and plot only"
+    )
+    args = parser.parse_args()
+    runs = []
+    if args.from_json:
+        for path in args.from_json.split(","):
+            with open(path, encoding="utf-8") as f:
+                runs += json.load(f)["runs"]
+    for task in [] if args.from_json else args.tasks.split(","):
+        with tempfile.TemporaryDirectory(prefix=f"loop-{task}-") as folder:
+            runs.append(simulate(task, args.documents, args.retrain_every, folder))
+    summaries = [summary(run) for run in runs]
+    print(render(summaries))
+    if args.json and not args.from_json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"summaries": summaries, "runs": runs}, f, indent=1)
+    if args.plot:
+        plot(runs, args.plot)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
