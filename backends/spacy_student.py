@@ -43,6 +43,10 @@ class SpanScheme:
     nullable: list[str] = field(default_factory=list)  # span fields set to null when absent
     unlearned: list[str] = field(default_factory=list)  # fields no span or label gives
     span_labels: dict[str, list[Any]] = field(default_factory=dict)  # label -> [pattern, item]
+    # Lists whose items are one span each (entities: a name and its labels) and never
+    # repeat in the training records: each item is listed once however often its text
+    # is mentioned, so every mention is trained as it, and repeats are dropped.
+    unique: list[str] = field(default_factory=list)
 
     @classmethod
     def from_schema(cls, schema: Mapping[str, Any]) -> SpanScheme:
@@ -73,6 +77,14 @@ class SpanScheme:
             (self.item_choices if in_list is not None else self.labels)[pattern] = choices
         else:
             self.unlearned.append(pattern or "/")
+
+    def one_span_lists(self) -> list[str]:
+        """Lists (of objects or of scalars) whose items are given by one span each."""
+        out = [p[:-2] for p in self.spans if p.endswith("/*") and "*" not in p[:-2]]
+        for array in self.lists:
+            if sum(p.startswith(f"{array}/*/") for p in self.spans) == 1:
+                out.append(array)
+        return out
 
     def span_label(self, pattern: str, item: Mapping[str, Any]) -> str:
         """The entity label of a span of ``pattern`` in a list item whose label fields
@@ -126,11 +138,16 @@ def assemble(
     for pattern, kind in scheme.spans.items():  # lists of scalars: every span an item
         if pattern.endswith("/*") and pattern[:-2] not in scheme.lists and "*" not in pattern[:-2]:
             found = [s for (p, _), s in ordered if p == pattern]
-            _put(record, pattern[:-2], [convert(s.text, kind) for s in found])
+            values = [convert(s.text, kind) for s in found]
+            if pattern[:-2] in scheme.unique:
+                kept = _first_of_each(values)
+                found, values = [found[i] for i in kept], [values[i] for i in kept]
+            _put(record, pattern[:-2], values)
             for i, s in enumerate(found):
                 where[f"{pattern[:-2]}/{i}"] = (s.start, s.end)
     for array in scheme.lists:
         items: list[dict[str, Any]] = []
+        placed: list[tuple[int, str, Predicted]] = []  # (item, key, span)
         prefix = f"{array}/*/"
         for (pattern, carried), s in ordered:
             if not pattern.startswith(prefix):
@@ -141,7 +158,13 @@ def assemble(
                 for choice_pattern, value in carried.items():
                     _put(items[-1], "/" + choice_pattern[len(prefix) :], value)
             _put(items[-1], "/" + key, convert(s.text, scheme.spans[pattern]))
-            where[f"{array}/{len(items) - 1}/{key}"] = (s.start, s.end)
+            placed.append((len(items) - 1, key, s))
+        if array in scheme.unique:  # one span per item: a repeat is the same item again
+            kept = _first_of_each(items)
+            items = [items[i] for i in kept]
+            placed = [(new, key, s) for new, (_, key, s) in enumerate(placed[i] for i in kept)]
+        for i, key, s in placed:
+            where[f"{array}/{i}/{key}"] = (s.start, s.end)
         if array == "":
             root = items
         else:
@@ -210,6 +233,17 @@ def _put(record: dict[str, Any], pointer: str, value: Any) -> None:
     for key in keys[:-1]:
         node = node.setdefault(key, {})
     node[keys[-1]] = value
+
+
+def _first_of_each(values: Sequence[Any]) -> list[int]:
+    """The positions of the values that did not come before."""
+    seen: list[Any] = []
+    kept = []
+    for i, value in enumerate(values):
+        if value not in seen:
+            seen.append(value)
+            kept.append(i)
+    return kept
 
 
 def _has(record: dict[str, Any], pointer: str) -> bool:

@@ -22,12 +22,15 @@ gold. Tasks: ``news`` (generated news items, ``tests/corpus/synthetic_news.py``)
     python -m benchmarks.loop --tasks contact --json benchmarks/results/loop-contact.json
     python -m benchmarks.loop --from-json benchmarks/results/loop-news.json,\\
         benchmarks/results/loop-contact.json --plot benchmarks/results/loop.png
+    python -m benchmarks.loop --transfer --tasks news,contact \\
+        --json benchmarks/results/loop-transfer.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -100,6 +103,41 @@ def simulate(task: str, n: int, retrain_every: int, folder: str) -> dict[str, An
     loop.close()
     return {"task": task, "documents": n, "retrain_every": retrain_every, "rows": rows,
             "trainings": trainings, "seconds": time.perf_counter() - started}  # fmt: skip
+
+
+def transfer(task: str, n: int, folder: str) -> dict[str, Any]:
+    """The loop's last student and its teacher on the project's hand-written corpus of
+    the task (other writers, other layouts than the generator's): the student as the
+    loop's final training makes it (distill on all ``n`` answers, same settings), the
+    teacher alone and with the ``n`` answers as nearest examples, F1 per field."""
+    from extract.apps.distill import distill
+    from tests.corpus import evaluation_data
+
+    target, docs = documents(task, n)
+    data = os.path.join(folder, "answers.jsonl")
+    with open(data, "w", encoding="utf-8") as f:
+        for doc in docs:
+            f.write(json.dumps(doc) + "\n")
+    started = time.perf_counter()
+    trained = distill(target, data, os.path.join(folder, "student"), log=lambda line: None)
+    seconds = time.perf_counter() - started
+    teacher = extract.Extractor()
+    pool = [(d["text"], d["gold"]) for d in docs]
+    gold, _ = evaluation_data(task)  # every document: none is shown as a shot here
+    report = extract.evaluate(
+        target,
+        gold,
+        {
+            "teacher": teacher,
+            "nearest": (teacher, {"examples": extract.Nearest(pool, 3)}),
+            "student": extract.Extractor(f"spacy:{trained.model}"),
+        },
+    )
+    out: dict[str, Any] = {"task": task, "documents": len(gold), "train_seconds": seconds}
+    for name in ("teacher", "nearest", "student"):
+        system = report.summary(name)
+        out[name] = {"f1": system.micro.f1, "fields": {p: c.f1 for p, c in system.fields.items()}}
+    return out
 
 
 def summary(run: dict[str, Any], block: int = 50) -> dict[str, Any]:
@@ -206,7 +244,30 @@ def main() -> int:
     parser.add_argument(
         "--from-json", help="comma-separated --json files of earlier runs: table and plot only"
     )
+    parser.add_argument(
+        "--transfer",
+        action="store_true",
+        help="only score the last student and the teacher on the hand-written corpus",
+    )
     args = parser.parse_args()
+    if args.transfer:
+        results = []
+        for task in args.tasks.split(","):
+            with tempfile.TemporaryDirectory(prefix=f"transfer-{task}-") as folder:
+                results.append(transfer(task, args.documents, folder))
+        for r in results:
+            print(f"{r['task']} corpus ({r['documents']} documents), F1: teacher "
+                  f"{r['teacher']['f1']:.3f}, teacher + nearest {r['nearest']['f1']:.3f}, "
+                  f"student {r['student']['f1']:.3f}")  # fmt: skip
+            for path in r["teacher"]["fields"]:
+                f1s = [
+                    r[name]["fields"].get(path, 0.0) for name in ("teacher", "nearest", "student")
+                ]
+                print(f"  {path}: " + " / ".join(f"{f:.3f}" for f in f1s))
+        if args.json:
+            with open(args.json, "w", encoding="utf-8") as f:
+                json.dump(results, f, indent=1)
+        return 0
     runs = []
     if args.from_json:
         for path in args.from_json.split(","):

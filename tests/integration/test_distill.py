@@ -24,7 +24,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 import extract
 from extract.apps.distill import prepare_documents
-from extract.apps.distill._prepare import PrepareReport, prepare, written_forms
+from extract.apps.distill._prepare import PrepareReport, prepare, unique_lists, written_forms
 from extract.backends.spacy_student import Predicted, SpanScheme, assemble, convert
 from extract.schemas import field_pattern
 from tests.corpus import Contact
@@ -273,3 +273,44 @@ def test_documents_whose_values_are_not_in_the_text_are_reported(tmp_path: Path)
     _, _, docs, report = prepare_documents(Contact, path)
     assert docs[0].problems == ["/city: 'Paris' is not in the text"]
     assert "left out of span training: a" in report.render()
+
+
+class Entity(BaseModel):
+    text: str
+    kind: Literal["person", "place"]
+
+
+NAMES = st.lists(
+    st.tuples(
+        st.sampled_from(["Ada", "Bo", "Cy", "Di", "Ed", "Flo"]),
+        st.sampled_from(["person", "place"]),
+    ),
+    min_size=1,
+    max_size=5,
+    unique_by=lambda pair: pair[0],
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(NAMES, st.data())
+def test_an_entity_mentioned_again_is_labelled_again_and_listed_once(
+    names: list[tuple[str, str]], data: st.DataObject
+) -> None:
+    mentions = data.draw(st.lists(st.sampled_from(range(len(names))), max_size=6))
+    order = list(range(len(names))) + mentions  # each once first, then repeats
+    text = " and ".join(names[i][0] for i in order) + "."
+    gold = [{"text": name, "kind": kind} for name, kind in names]
+    schema = TypeAdapter(list[Entity]).json_schema()
+    scheme = SpanScheme.from_schema(schema)
+    assert unique_lists(scheme, [gold]) == [""]
+    assert unique_lists(scheme, [gold + gold[:1]]) == []  # a repeated item: not unique
+    scheme.unique = [""]
+    prepared = prepare(scheme, TOKENIZER, "d", text, gold)
+    assert len(prepared.entities) == len(order)  # every mention, not only the first
+    assert all(text[s:e] == names[int(p.split("/")[1])][0] for s, e, _, p in prepared.entities)
+    predicted = [Predicted(label, s, e, text[s:e]) for s, e, label, _ in prepared.entities]
+    record, where = assemble(scheme, predicted, prepared.cats)
+    assert record == gold  # listed once, in order of first mention
+    assert where == prepared.pointers
+    unlisted = SpanScheme.from_json({**scheme.to_json(), "unique": []})
+    assert len(assemble(unlisted, predicted, prepared.cats)[0]) == len(order)

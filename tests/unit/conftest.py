@@ -20,6 +20,7 @@ NEEDS = {
     "test_review_app.py": (("starlette", "httpx"), "review"),
     "test_review_form.py": (("starlette",), "review"),
     "test_review_store.py": (("starlette",), "review"),
+    "test_review_learn.py": (("starlette", "httpx"), "review"),
 }
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from extract.apps.evaluation import Dataset
 from extract.core._errors import UsageError
 
-from ._prepare import Prepared, PrepareReport, prepare
+from ._prepare import Prepared, PrepareReport, prepare, unique_lists
 from ._train import Trained, TrainOptions, train
 
 __all__ = ["Distilled", "PrepareReport", "Prepared", "distill", "prepare_documents"]
@@ -52,6 +52,7 @@ def prepare_documents(
     given = {} if isinstance(data, Dataset) else _given_spans(data)
     schema = target if isinstance(target, dict) else TypeAdapter(target).json_schema(by_alias=True)
     scheme = SpanScheme.from_schema(schema)
+    scheme.unique = unique_lists(scheme, (dataset.as_json(doc.gold) for doc in dataset))
     tokenizer = spacy.blank(lang).tokenizer
     report = PrepareReport()
     documents = [

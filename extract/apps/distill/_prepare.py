@@ -8,15 +8,17 @@ normalised and fuzzy matches. A span must start and end on spaCy token boundarie
 not overlap another (entity recognition allows neither). What cannot be placed is
 reported, never guessed, and its document is left out of the span training (its labels
 still train the text categories): a document that teaches "this field is absent" where
-it is present would be worse than none.
+it is present would be worse than none. In a list of entities whose records list each
+once (``unique_lists``), every later mention of a placed name is labelled as it too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,10 +102,44 @@ def prepare(
         out.entities.append((start, end, label, pointer))
         out.pointers[pointer] = (start, end)
         report.count(pattern, how)
+    _label_repeats(scheme, text, out, starts, ends, taken)
     out.entities.sort()
     if out.problems:
         report.left_out.append((ident, out.problems))
     return out
+
+
+def unique_lists(scheme: SpanScheme, golds: Iterable[Any]) -> list[str]:
+    """The one-span-per-item lists whose items never repeat in ``golds`` (JSON records):
+    lists of entities, each listed once however often the text mentions it."""
+    golds = list(golds)
+    out = []
+    for array in scheme.one_span_lists():
+        parts = array.split("/")[1:] if array else []
+        lists = [v for g in golds for _, v in _matches(g, parts, "") if isinstance(v, list)]
+        if lists and all(len({json.dumps(x, sort_keys=True) for x in v}) == len(v) for v in lists):
+            out.append(array)
+    return out
+
+
+def _label_repeats(
+    scheme: SpanScheme,
+    text: str,
+    out: Prepared,
+    starts: set[int],
+    ends: set[int],
+    taken: list[tuple[int, int]],
+) -> None:
+    """In a list of ``scheme.unique``, a value's later mentions are the same item: label
+    them too, or the trainer learns that the same name is an entity once and not again."""
+    for start, end, label, pointer in list(out.entities):
+        array = field_pattern(pointer).partition("/*")[0]
+        if array not in scheme.unique:
+            continue
+        for match in re.finditer(re.escape(text[start:end]), text):
+            if _check(text, match.start(), match.end(), starts, ends, taken) is None:
+                taken.append((match.start(), match.end()))
+                out.entities.append((match.start(), match.end(), label, pointer))
 
 
 def _check(

@@ -91,5 +91,6 @@ class Learned:
         )
         training = "; retraining now" if report.training else ""
         scored = f" F1 so far: {', '.join(scores)}." if scores else ""
-        out.append((f"Learning from {report.answers} answers; {student}{training}.{scored}", False))
+        answers = f"{report.answers} answer{'s' * (report.answers != 1)}"
+        out.append((f"Learning from {answers}; {student}{training}.{scored}", False))
         return out
