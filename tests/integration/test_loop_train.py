@@ -88,3 +88,21 @@ def test_a_training_that_fails_says_why_and_keeps_no_half_student(tmp_path: Path
         loop.train(wait=True)
     assert "no document has all its values on spans" in str(caught.value)
     assert _train.current(tmp_path) is None and loop.student is None
+
+
+def test_a_failed_background_training_is_not_retried_after_every_answer(tmp_path: Path) -> None:
+    loop = new_loop(tmp_path, retrain_every=3, min_answers=3)
+    ghosts = [
+        (f"x{i}", "nothing here", [{"text": f"Ghost {i}", "kind": "person"}]) for i in range(8)
+    ]
+    for ident, text, value in ghosts[:3]:
+        loop.answer(ident, text, value)
+    assert loop.training
+    wait_for(lambda: not loop.training)
+    assert loop.training_error is not None and "training failed" in loop.training_error
+    loop.answer(*ghosts[3])
+    loop.answer(*ghosts[4])
+    assert not loop.training  # 2 answers since the failed one: not yet
+    loop.answer(*ghosts[5])
+    assert loop.training  # 3 since: tried again
+    wait_for(lambda: not loop.training)

@@ -126,6 +126,8 @@ class Loop:
         self._process: subprocess.Popen[bytes] | None = None
         self._watcher: threading.Thread | None = None
         self.training_error: str | None = None  # why the last training failed
+        self._started_at = 0  # answers when the last training started
+        self._failed_at = 0  # answers when the last failed training started
 
     def __repr__(self) -> str:
         return f"Loop({self.path}, {self.store.answer_count()} answers)"
@@ -302,27 +304,32 @@ class Loop:
             return
         answers = self.store.answer_count()
         info = _train.current(self.path)
-        trained_on = 0 if info is None else info.answers
-        if answers >= max(self.min_answers, 2) and answers - trained_on >= self.retrain_every:
+        # A failed training is tried again after as many answers, not after each one.
+        tried = max(0 if info is None else info.answers, self._failed_at)
+        if answers >= max(self.min_answers, 2) and answers - tried >= self.retrain_every:
             self.train(wait=False)
 
     # -- training -------------------------------------------------------------
 
     @property
     def training(self) -> bool:
-        """A training started by this loop is running."""
-        process = self._process
-        return process is not None and process.poll() is None
+        """A training started by this loop is running (or its end is being taken in)."""
+        watcher = self._watcher
+        return watcher is not None and watcher.is_alive()
 
     def train(self, wait: bool = True) -> _train.Student | None:
         """Retrain the student on every answer so far, in a process of its own; with
-        ``wait`` block until it is done and raise ``UsageError`` if it failed. One
-        training at a time: a call while one runs joins it. Returns the student."""
+        ``wait`` block until a student trained on all of them is in place, and raise
+        ``UsageError`` if its training failed. One training at a time: while one runs,
+        ``wait=False`` leaves it be, and ``wait=True`` waits for it, then trains again
+        if answers came after it started or it failed. Returns the student."""
         with self._train_lock:
-            if not self.training:
+            joined = self.training
+            if not joined:
                 if self.store.answer_count() < 2:
                     raise UsageError("training needs at least 2 answers")
                 self.training_error = None
+                self._started_at = self.store.answer_count()
                 self._process = _train.start(self.path)
                 self._watcher = threading.Thread(
                     target=self._watch, args=(self._process,), name="extract-loop-train",
@@ -332,6 +339,9 @@ class Loop:
             watcher = self._watcher
         if wait and watcher is not None:
             watcher.join()
+            behind = self._started_at < self.store.answer_count()
+            if joined and (behind or self.training_error is not None):
+                return self.train(wait=True)  # that one was older: now one on every answer
             if self.training_error is not None:
                 raise UsageError(self.training_error)
         self._refresh_student()
@@ -346,6 +356,7 @@ class Loop:
             error = f"training failed (exit status {status}); train.log ends:\n{tail}"
             log.warning("%s", error)
             with self._train_lock:
+                self._failed_at = max(self._failed_at, self._started_at)
                 if process is self._process:  # not a training that a newer one replaced
                     self.training_error = error
 
