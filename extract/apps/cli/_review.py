@@ -14,10 +14,10 @@ def cmd_review(args: argparse.Namespace) -> int:
     target = load_target(args.schema)
     loop = None
     if args.learn:
-        import extract
+        from extract.api._extractor import Extractor
+        from extract.apps.loop import Loop
 
-        teacher = extract.Extractor(args.model) if args.model else None
-        loop = extract.Loop(target, teacher, args.learn)
+        loop = Loop(target, Extractor(args.model) if args.model else None, args.learn)
 
     def ready(address: str) -> None:
         learning = f"; learning in {args.learn}" if args.learn else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from extract.apps.evaluation._score import Counts
 from extract.core._errors import ExtractError
@@ -14,7 +14,19 @@ if TYPE_CHECKING:
     from extract.apps.loop import Loop
     from extract.core._result import Result
 
-    from ._app import Review
+    from ._load import Item
+    from ._store import Store
+
+
+class Review(Protocol):
+    """What of the review this reads and updates (the page's ``_app.Review``)."""
+
+    items: list[Item]
+    predicted: list[Any]
+    store: Store
+
+    def normalised(self, value: Any) -> Any: ...
+
 
 LOOKAHEAD = 4  # least sure first: the least sure of the next few documents
 
