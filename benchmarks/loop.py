@@ -35,6 +35,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from typing import Any
 
 from pydantic_core import to_jsonable_python
@@ -169,15 +170,8 @@ def summary(run: dict[str, Any], block: int = 50) -> dict[str, Any]:
             "idle": statistics.median(idle) if idle else None,
             "while_training": len(busy),
         },
-        "systems_used": _count(r["system"] for r in rows),
+        "systems_used": dict(Counter(r["system"] for r in rows)),
     }
-
-
-def _count(items: Any) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for item in items:
-        out[item] = out.get(item, 0) + 1
-    return out
 
 
 def render(summaries: list[dict[str, Any]]) -> str:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from extract.apps.evaluation._dataset import Dataset
 from extract.apps.evaluation._score import Scorer
 from extract.core._errors import ExtractError, UsageError
 from extract.core._nearest import Nearest
@@ -40,7 +41,7 @@ from extract.core._result import Candidate, Result
 from extract.schemas import Invalid
 
 from . import _train
-from ._choose import agreement, choose, compose, unit_counts, units_of
+from ._choose import agreement, choose, compose, unit_counts, unit_of, units_of
 from ._report import LoopReport
 from ._store import Store
 
@@ -104,6 +105,7 @@ class Loop:
         self.schema: dict[str, Any] = dict(self.compiled.json_schema)
         self.units = units_of(self.schema)
         self.scorer = Scorer(self.schema)
+        self._json = Dataset(target, [])  # its as_json: one adapter, not one per call
         self.nearest_k = Nearest([], k).k  # checks k
         self.retrain_every, self.min_answers = retrain_every, min_answers
         self.window, self.min_documents = window, min_documents
@@ -424,12 +426,7 @@ class Loop:
 
     def as_json(self, value: Any) -> Any:
         """A value of the target as JSON, fields by alias (how answers are kept)."""
-        from pydantic import TypeAdapter
-        from pydantic_core import to_jsonable_python
-
-        if isinstance(self.target, dict):
-            return to_jsonable_python(value)
-        return TypeAdapter(self.target).dump_python(value, mode="json", by_alias=True)
+        return self._json.as_json(value)
 
     def _settle_schema(self) -> None:
         """The folder keeps the schema it was made for: another target is refused."""
@@ -458,7 +455,7 @@ def sureness(result: Result[Any]) -> float:
 
 
 def _under(pointer: str, unit: str) -> bool:
-    return unit == "" or pointer == unit or pointer.startswith(unit + "/")
+    return unit_of(pointer, [unit]) == unit
 
 
 def _key(text: str) -> str:

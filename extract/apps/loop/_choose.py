@@ -82,7 +82,7 @@ def compose(values: Mapping[str, Any], chosen: Mapping[str, str]) -> Any:
     out: dict[str, Any] = {}
     for unit, system in chosen.items():
         value = values.get(system)
-        key = unit[1:].replace("~1", "/").replace("~0", "~")
+        key = _field(unit)
         if isinstance(value, dict) and key in value:
             out[key] = value[key]
     return out
@@ -104,4 +104,9 @@ def agreement(values: Mapping[str, Any], chosen: Mapping[str, str]) -> float:
 def _part(value: Any, unit: str) -> Any:
     if unit == "" or not isinstance(value, dict):
         return value if unit == "" else None
-    return value.get(unit[1:].replace("~1", "/").replace("~0", "~"))
+    return value.get(_field(unit))
+
+
+def _field(unit: str) -> str:
+    """The key a top-level pointer names (``/a~1b`` -> ``a/b``)."""
+    return unit[1:].replace("~1", "/").replace("~0", "~")
