@@ -71,8 +71,42 @@ def test_each_field_comes_from_the_system_that_scored_best_on_it(tmp_path: Path)
     assert r.systems == {"/name": "nearest", "/city": "teacher"}
     assert r.system == "nearest, teacher"
     assert r.confidence == {"/name": 0.9}  # each field's confidence from its own system
-    assert {c.member for c in r.candidates} == {"nearest", "teacher"}
+    assert {c.member for c in r.candidates} == {"nearest", "teacher", "vote"}
     assert "nearest" in report.render() and "/name" in report.render()
+
+
+class Erring:
+    """Right but on documents whose number is ``wrong`` modulo 3 (the city is "?")."""
+
+    def __init__(self, wrong: int, examples_wrong: int | None = None) -> None:
+        self.wrong, self.examples_wrong = wrong, examples_wrong
+
+    def run(self, target: Any, text: str, examples: Any = None, **options: Any) -> Any:
+        number, name, city = re.findall(r"Doc (\d+): (.*?) in (.*)$", text)[0]
+        wrong = self.wrong if examples is None else self.examples_wrong
+        answer = {"name": name, "city": "?" if int(number) % 3 == wrong else city}
+        return extract.Extractor(ScriptedBackend([json.dumps(answer)])).run(target, text)
+
+
+def test_a_vote_of_systems_that_err_on_different_documents_is_chosen(tmp_path: Path) -> None:
+    loop = extract.Loop(Person, Erring(0, examples_wrong=1), tmp_path, retrain_every=0,
+                        min_documents=3)  # fmt: skip
+    loop._student = (None, Erring(2))  # type: ignore[assignment]  # a scripted student
+    assert loop.available() == ["student", "teacher", "vote"]  # no answers: no nearest
+    for i in range(9):
+        text = f"Doc {i}: Ann{i} in Oslo{i}"
+        r = loop.suggest(text, f"d{i}")
+        vote = next(c for c in r.candidates if c.member == "vote")
+        assert vote.value == Person(name=f"Ann{i}", city=f"Oslo{i}")
+        loop.answer(f"d{i}", text, Person(name=f"Ann{i}", city=f"Oslo{i}"))
+    report = loop.report()
+    assert report.f1("vote", "/city") == 1.0
+    assert max(report.f1(s, "/city") or 0 for s in ("teacher", "nearest", "student")) < 1.0
+    assert report.chosen["/city"] == "vote"
+    r = loop.suggest("Doc 9: Bo in Rome")  # 9 % 3 == 0: the teacher alone is wrong
+    assert r.value == Person(name="Bo", city="Rome") and r.systems["/city"] == "vote"
+    assert r.confidence["/city"] == pytest.approx(2 / 3)  # two of the three give it
+    assert r.systems["/name"] == "student"  # all right there: ties go to the first listed
 
 
 def test_answers_and_scores_survive_a_restart_and_a_folder_keeps_its_schema(

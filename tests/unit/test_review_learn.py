@@ -56,7 +56,8 @@ def test_each_answer_teaches_the_loop_that_suggests_the_next_form(tmp_path: Path
         assert "/name by nearest, /city by teacher" in page.text
         assert (
             "Learning from 2 answers; no student yet. F1 so far: the suggestions 0.50 (2 "
-            "documents), nearest 0.50 (1 document), teacher 0.50 (2 documents)." in page.text
+            "documents), nearest 0.50 (1 document), teacher 0.50 (2 documents), vote 0.50 "
+            "(1 document)." in page.text
         )
         page = post(client, "/doc/2", [*form_of(page.text), ("_action", "accept")])
         assert [a.id for a in loop.store.answers()] == ["d0", "d1", "d2"]

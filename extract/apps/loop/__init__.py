@@ -12,10 +12,12 @@ folder: the answers (``loop.sqlite``), the student (``students/``, named by
 
 Systems: ``teacher`` (the extractor as given), ``nearest`` (the teacher with the ``k``
 answered records most like the document as examples, ``extract.Nearest``) and
-``student`` (a spaCy model trained on the answers, ``extract.distill``). Each suggestion
-runs every available system, and each top-level field comes from the system that has
-scored best on it over the answered documents (``_choose``): their suggestions are
-scored when their document is answered, so every score is on held-out gold.
+``student`` (a spaCy model trained on the answers, ``extract.distill``), and ``vote``
+(the others' answers voted leaf by leaf, ``extract.features.ensemble.vote``: a value
+most of them give). Each suggestion runs every available system, and each top-level
+field comes from the system that has scored best on it over the answered documents
+(``_choose``): their suggestions are scored when their document is answered, so every
+score is on held-out gold.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from extract.core._errors import ExtractError, UsageError
 from extract.core._nearest import Nearest
 from extract.core._options import compile_target
 from extract.core._result import Candidate, Result
+from extract.features.ensemble import Ballot, vote
 from extract.schemas import Invalid
 
 from . import _train
@@ -48,7 +51,8 @@ from ._store import Store
 __all__ = ["Loop", "LoopReport", "Suggested", "sureness"]
 
 log = logging.getLogger("extract.loop")
-SYSTEMS = ("teacher", "nearest", "student")
+SYSTEMS = ("teacher", "nearest", "student", "vote")
+VOTERS = ("student", "nearest", "teacher")  # the systems a vote is taken among
 ORDERS = ("input", "uncertain")
 
 
@@ -71,8 +75,10 @@ class Loop:
     background retrainings (0: only ``train()``), from ``min_answers`` on. ``window``:
     each system is judged on its last ``window`` answered documents; ``min_documents``:
     fewer scored documents than this and a system is not chosen over one with more.
-    ``systems``: which of teacher, nearest, student to run. Other keyword options go
-    to every teacher call (``min_confidence=``, ``max_retries=``...).
+    ``systems``: which of teacher, nearest, student, vote to run (a vote needs two
+    of the others). Other keyword options go
+    to every teacher call (``min_confidence=``, ``max_retries=``...). ``warm_start``:
+    each retraining starts from the current student (``distill(warm_from=)``).
     """
 
     def __init__(
@@ -89,6 +95,7 @@ class Loop:
         systems: Sequence[str] = SYSTEMS,
         lang: str = "en",
         max_epochs: int = 30,
+        warm_start: bool = True,
         **options: Any,
     ) -> None:
         unknown = [s for s in systems if s not in SYSTEMS]
@@ -119,7 +126,7 @@ class Loop:
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
         self._settle_schema()
-        settings = {"lang": lang, "max_epochs": max_epochs}
+        settings = {"lang": lang, "max_epochs": max_epochs, "warm_start": bool(warm_start)}
         (self.path / _train.SETTINGS).write_text(json.dumps(settings), encoding="utf-8")
         self.store = Store(self.path / "loop.sqlite")
         self._student: tuple[_train.Student, Any] | None = None
@@ -161,6 +168,8 @@ class Loop:
             out.append("nearest")
         if "teacher" in self.systems:
             out.append("teacher")
+        if "vote" in self.systems and len(out) >= 2:
+            out.append("vote")
         return out
 
     def suggest(self, text: str, doc_id: str | None = None) -> Result[Any]:
@@ -176,8 +185,12 @@ class Loop:
         answers = self.store.answers()
         pool = [(a.text, a.value) for a in answers]
         results: dict[str, Result[Any] | Exception] = {}
-        for system in self.available():
-            results[system] = self._run(system, text, pool)
+        available = self.available()
+        for system in available:
+            if system != "vote":
+                results[system] = self._run(system, text, pool)
+        if "vote" in available:
+            results["vote"] = self._vote(results)
         values = {s: self.as_json(r.value) for s, r in results.items() if isinstance(r, Result)}
         evidence = self.store.evidence(self.window)
         ok = [s for s in results if s in values] or list(results)
@@ -201,6 +214,34 @@ class Loop:
         except ExtractError as exc:
             log.info("%s gave no record: %s", system, exc)
             return exc
+
+    def _vote(self, results: Mapping[str, Result[Any] | Exception]) -> Result[Any] | Exception:
+        """The voters' answers voted leaf by leaf; each value's confidence is the share
+        of the voters giving it (one that failed agrees with nothing)."""
+        answered = [(s, r) for s, r in results.items() if s in VOTERS and isinstance(r, Result)]
+        if len(answered) < 2:
+            return ExtractError("a vote needs two answers")
+        ballots = [Ballot(self.as_json(r.value), spans=r.spans) for _, r in answered]
+        voted = vote(ballots, abstained=len(results) - len(answered))
+        value = self.compiled.validate(json.dumps(voted.value))
+        if isinstance(value, Invalid):
+            return ExtractError(f"the voted value does not validate: {value.errors[0]}")
+        spans: dict[str, tuple[int, int]] = {}
+        for pointer, sources in voted.sources.items():
+            for member, own in sources:
+                span = answered[member][1].spans.get(own)
+                if span is not None:
+                    spans[pointer] = span
+                    break
+        return replace(
+            answered[0][1],
+            value=value,
+            confidence=dict(voted.confidence),
+            confidence_source="vote",
+            spans=spans,
+            uncertain=(),
+            candidates=[],
+        )
 
     def _compose(
         self,
