@@ -12,6 +12,7 @@ reviewer must add, delete or change (``Counts.edits`` of the project's scorer), 
 - ``teacher``: the teacher's own suggestion; ``nearest``: the teacher with nearest
   examples (both are the loop's own runs of those systems: the same model, greedy);
 - ``student``: the student alone, where there is one (else the teacher's work);
+- ``vote``: the loop's vote of the systems it ran, leaf by leaf;
 - ``loop``: what the loop suggested, each field from the system that scored best.
 
 Every suggestion is made before its document is answered, so every F1 is on held-out
@@ -24,6 +25,13 @@ gold. Tasks: ``news`` (generated news items, ``tests/corpus/synthetic_news.py``)
         benchmarks/results/loop-contact.json --plot benchmarks/results/loop.png
     python -m benchmarks.loop --transfer --tasks news,contact \\
         --json benchmarks/results/loop-transfer.json
+    python -m benchmarks.loop --warm-start --tasks news,contact \\
+        --json benchmarks/results/loop-warm.json
+
+``--warm-start`` answers whether retraining should start from the previous student:
+two chains of students trained on the first 20, 40, ... documents (the loop's
+settings), one from blank each time and one from the chain's previous student, each
+timed and scored on documents 201-300 (never trained on) and on the hand-written corpus.
 """
 
 from __future__ import annotations
@@ -43,11 +51,13 @@ from pydantic_core import to_jsonable_python
 import extract
 from extract.apps.evaluation._score import Counts, Scorer
 from extract.apps.loop import _train
+from extract.core._options import compile_target
 from tests.corpus import Contact, News
 from tests.corpus.synthetic import contacts
 from tests.corpus.synthetic_news import news_items
 
-SYSTEMS = ("typing", "teacher", "nearest", "student", "loop")
+SYSTEMS = ("typing", "teacher", "nearest", "student", "vote", "loop")
+MADE = SYSTEMS[1:]  # the systems that suggest
 
 
 def documents(task: str, n: int) -> tuple[Any, list[dict[str, Any]]]:
@@ -73,6 +83,7 @@ def simulate(task: str, n: int, retrain_every: int, folder: str) -> dict[str, An
         answers["loop"] = result.value
         answers.setdefault("nearest", answers.get("teacher"))  # no answers yet: no examples
         answers.setdefault("student", answers.get("teacher"))  # no student yet
+        answers.setdefault("vote", answers.get("teacher"))  # fewer than two systems
         row: dict[str, Any] = {
             "id": doc["id"],
             "typing": scorer.score(None, gold).total().edits,
@@ -82,7 +93,7 @@ def simulate(task: str, n: int, retrain_every: int, folder: str) -> dict[str, An
             "student_answers": 0 if loop.student is None else _train.current(loop.path).answers,  # type: ignore[union-attr]
             "counts": {},
         }
-        for system in ("teacher", "nearest", "student", "loop"):
+        for system in MADE:
             value = answers.get(system)
             total = scorer.score(
                 None if value is None else to_jsonable_python(value, by_alias=True), gold
@@ -94,7 +105,7 @@ def simulate(task: str, n: int, retrain_every: int, folder: str) -> dict[str, An
         info = _train.current(loop.path)
         if info is not None and info != seen_student:
             seen_student = info
-            trainings.append({"answers": info.answers, "seconds": info.seconds})
+            trainings.append({"answers": info.answers, "seconds": info.seconds, "warm": info.warm})
         if (i + 1) % 25 == 0:
             done = {s: sum(r[s] for r in rows) for s in SYSTEMS}
             print(f"{task}: {i + 1}/{n} documents, {time.perf_counter() - started:.0f} s, "
@@ -141,15 +152,59 @@ def transfer(task: str, n: int, folder: str) -> dict[str, Any]:
     return out
 
 
+def warm_start(task: str, sizes: list[int], folder: str) -> dict[str, Any]:
+    """Blank and warm-started chains of students, timed and scored (see the module)."""
+    from extract.apps.distill import distill
+    from tests.corpus import evaluation_data
+
+    target, docs = documents(task, 300)
+    held = docs[200:300]
+    written, _ = evaluation_data(task)
+    scorer = Scorer(dict(compile_target(target).json_schema))
+
+    def f1(model: Any, items: list[tuple[str, Any]]) -> float:
+        student, counts = extract.Extractor(f"spacy:{model}"), Counts()
+        for text, gold in items:
+            value = to_jsonable_python(student.run(target, text).value, by_alias=True)
+            counts.add(scorer.score(value, to_jsonable_python(gold, by_alias=True)).total())
+        return counts.f1
+
+    generated = [(d["text"], d["gold"]) for d in held]
+    hand = [(text, gold) for _, text, gold in written]
+    rows: list[dict[str, Any]] = []
+    previous: Any = None
+    for n in sizes:
+        data = os.path.join(folder, f"answers-{n}.jsonl")
+        with open(data, "w", encoding="utf-8") as f:
+            for doc in docs[:n]:
+                gold = to_jsonable_python(doc["gold"], by_alias=True)
+                f.write(json.dumps({"id": doc["id"], "text": doc["text"], "gold": gold}) + "\n")
+        row: dict[str, Any] = {"answers": n}
+        for chain in ("blank", "warm"):
+            start = previous if chain == "warm" else None
+            out = os.path.join(folder, f"{chain}-{n}")
+            trained = distill(target, data, out, max_epochs=30, log=lambda line: None,
+                              warm_from=start).trained  # fmt: skip
+            row[chain] = {"seconds": trained.seconds, "warm": trained.warm,
+                          "f1_201_300": f1(trained.model, generated),
+                          "f1_hand_written": f1(trained.model, hand)}  # fmt: skip
+            if chain == "warm":
+                previous = trained.model
+        print(f"{task} {n} answers: {row}", file=sys.stderr, flush=True)
+        rows.append(row)
+    return {"task": task, "rows": rows}
+
+
 def summary(run: dict[str, Any], block: int = 50) -> dict[str, Any]:
     rows = run["rows"]
+    present = [k for k in SYSTEMS if k in rows[0]]  # runs before the vote have none
     blocks = []
     for start in range(0, len(rows), block):
         part = rows[start : start + block]
         entry: dict[str, Any] = {"documents": f"{start + 1}-{start + len(part)}"}
-        for system in SYSTEMS:
+        for system in present:
             entry[system] = sum(r[system] for r in part)
-        for system in ("teacher", "nearest", "student", "loop"):
+        for system in present[1:]:
             counts = Counts()
             for r in part:
                 c = r["counts"][system]
@@ -161,8 +216,9 @@ def summary(run: dict[str, Any], block: int = 50) -> dict[str, Any]:
     idle = [r["suggest_s"] for r in rows if not r["training"]]
     return {
         "task": run["task"],
+        "systems": present,
         "blocks": blocks,
-        "work_201_300": {s: sum(r[s] for r in late) for s in SYSTEMS} if len(rows) >= 300 else None,
+        "work_201_300": {s: sum(r[s] for r in late) for s in present} if len(rows) >= 300 else None,
         "retrain_seconds": [t["seconds"] for t in run["trainings"]],
         "retrain_answers": [t["answers"] for t in run["trainings"]],
         "suggest_median_s": {
@@ -178,15 +234,14 @@ def render(summaries: list[dict[str, Any]]) -> str:
     lines = []
     for s in summaries:
         lines.append(f"\n{s['task']}: work per block (leaf values added, deleted or changed)")
-        lines.append("| documents | typing | teacher | teacher + nearest | student | loop | "
-                     "F1 teacher | F1 nearest | F1 student | F1 loop |")  # fmt: skip
-        lines.append("|---|---|---|---|---|---|---|---|---|---|")
+        present = s.get("systems", SYSTEMS)
+        lines.append("| documents | " + " | ".join(present) + " | "
+                     + " | ".join(f"F1 {k}" for k in present[1:]) + " |")  # fmt: skip
+        lines.append("|---" * (2 * len(present)) + "|")
         for b in s["blocks"]:
-            lines.append(
-                f"| {b['documents']} | {b['typing']} | {b['teacher']} | {b['nearest']} | "
-                f"{b['student']} | {b['loop']} | {b['f1_teacher']:.3f} | {b['f1_nearest']:.3f} | "
-                f"{b['f1_student']:.3f} | {b['f1_loop']:.3f} |"
-            )
+            work = " | ".join(str(b[k]) for k in present)
+            f1 = " | ".join(f"{b['f1_' + k]:.3f}" for k in present[1:])
+            lines.append(f"| {b['documents']} | {work} | {f1} |")
         late = s["work_201_300"]
         if late:
             ratio = {k: v / late["teacher"] for k, v in late.items() if late["teacher"]}
@@ -212,9 +267,9 @@ def plot(runs: list[dict[str, Any]], path: str) -> None:
 
     figure, axes = plt.subplots(1, len(runs), figsize=(6 * len(runs), 4.2), squeeze=False)
     names = {"typing": "typing everything", "teacher": "teacher", "nearest": "teacher + nearest",
-             "student": "student", "loop": "the loop"}  # fmt: skip
+             "student": "student", "vote": "vote", "loop": "the loop"}  # fmt: skip
     for ax, run in zip(axes[0], runs, strict=True):
-        for system in SYSTEMS:
+        for system in [k for k in SYSTEMS if k in run["rows"][0]]:
             total, curve = 0, []
             for r in run["rows"]:
                 total += r[system]
@@ -243,7 +298,30 @@ def main() -> int:
         action="store_true",
         help="only score the last student and the teacher on the hand-written corpus",
     )
+    parser.add_argument(
+        "--warm-start",
+        action="store_true",
+        help="only compare retraining from blank and from the previous student",
+    )
     args = parser.parse_args()
+    if args.warm_start:
+        sizes = list(range(20, min(args.documents, 200) + 1, 20))
+        results = []
+        for task in args.tasks.split(","):
+            with tempfile.TemporaryDirectory(prefix=f"warm-{task}-") as folder:
+                results.append(warm_start(task, sizes, folder))
+        for r in results:
+            print(f"\n{r['task']}: | answers | seconds blank / warm | F1 201-300 blank / warm "
+                  "| F1 hand-written blank / warm |")  # fmt: skip
+            for row in r["rows"]:
+                b, w = row["blank"], row["warm"]
+                print(f"| {row['answers']} | {b['seconds']:.1f} / {w['seconds']:.1f} | "
+                      f"{b['f1_201_300']:.3f} / {w['f1_201_300']:.3f} | "
+                      f"{b['f1_hand_written']:.3f} / {w['f1_hand_written']:.3f} |")  # fmt: skip
+        if args.json:
+            with open(args.json, "w", encoding="utf-8") as f:
+                json.dump(results, f, indent=1)
+        return 0
     if args.transfer:
         results = []
         for task in args.tasks.split(","):

@@ -3,6 +3,7 @@ left in place by a training that fails or is killed."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -76,8 +77,34 @@ def test_a_killed_training_leaves_the_previous_student_and_the_next_one_cleans_u
     assert loop.student is not None and loop.student.backend.name.endswith("model-best")
     second = loop.train(wait=True)
     assert second is not None and second.answers == 25 and second.model != first.model
+    assert not first.warm and second.warm  # started from the first, which stayed in place
+    assert "trained from the previous student" in (tmp_path / "train.log").read_text()
     assert not list((tmp_path / "students").glob(".training-*"))  # the dead one's scratch
     assert first.model.exists()  # the previous student is kept, older ones are not
+
+
+def test_a_warm_start_needs_the_earlier_students_labels(tmp_path: Path) -> None:
+    from extract.apps.distill import distill
+
+    def write(name: str, items: list[dict[str, Any]], kinds: set[str]) -> Path:
+        path = tmp_path / f"{name}.jsonl"
+        with open(path, "w", encoding="utf-8") as f:
+            for item in items:
+                gold = [e for e in item["gold"] if e["kind"] in kinds]
+                f.write(json.dumps({"id": item["id"], "text": item["text"], "gold": gold}) + "\n")
+        return path
+
+    people = distill(News, write("people", ITEMS[:12], {"person"}), tmp_path / "a",
+                     max_epochs=2, log=lambda line: None)  # fmt: skip
+    more = distill(News, write("more", ITEMS[:16], {"person"}), tmp_path / "b", max_epochs=2,
+                   log=lambda line: None, warm_from=people.model)  # fmt: skip
+    everyone = distill(News, write("all", ITEMS[:16], {"person", "place"}), tmp_path / "c",
+                       max_epochs=2, log=lambda line: None, warm_from=people.model)  # fmt: skip
+    assert not people.trained.warm and more.trained.warm
+    assert not everyone.trained.warm  # "place" is new: a resumed model would not learn it
+    gone = distill(News, write("gone", ITEMS[:12], {"person"}), tmp_path / "d", max_epochs=2,
+                   log=lambda line: None, warm_from=tmp_path / "nothing")  # fmt: skip
+    assert not gone.trained.warm
 
 
 def test_a_training_that_fails_says_why_and_keeps_no_half_student(tmp_path: Path) -> None:

@@ -81,10 +81,13 @@ def distill(
     max_epochs: int = 30,
     patience: int = 400,
     log: Callable[[str], None] | None = None,
+    warm_from: str | os.PathLike[str] | None = None,
 ) -> Distilled:
     """Train a student for ``target`` on the gold records of ``data`` (reviewed JSON
     Lines, ``{"id", "text", "gold"}``, optionally ``"spans": {pointer: [start, end]}``)
-    into ``out``; spaCy's progress table is printed as it trains."""
+    into ``out``; spaCy's progress table is printed as it trains. ``warm_from``: an
+    earlier student of the same target to start from (``Distilled.trained.warm`` says
+    whether it could be)."""
     say = log or (lambda line: print(line, file=sys.stderr))
     scheme, schema, documents, report = prepare_documents(target, data, lang)
     say(report.render())
@@ -92,7 +95,8 @@ def distill(
         say(f"not learned (no span or label can give them): {', '.join(scheme.unlearned)}")
     if sum(d.spans_complete for d in documents) == 0 and scheme.spans:
         raise UsageError("no document has all its values on spans: nothing to learn spans from")
-    options = TrainOptions(lang, held_out, seed, max_epochs, patience)
+    start = None if warm_from is None else Path(warm_from)
+    options = TrainOptions(lang, held_out, seed, max_epochs, patience, warm_from=start)
     trained = train(scheme, schema, documents, out, options)
     return Distilled(trained.model, report, trained)
 

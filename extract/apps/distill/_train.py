@@ -12,11 +12,17 @@ written as ``config.cfg`` next to the model, so
 trains it further. spaCy's trainer evaluates on the held-out set as it goes, keeps the
 best pipeline (``model-best``) and stops early when it stops improving; its progress
 table is printed as it trains.
+
+``warm_from``: an earlier student of the same scheme whose components start the
+training (spaCy's sourced components, resumed rather than initialized), when its
+labels cover every label of the new documents (resumed components learn no new
+label); otherwise the training starts blank.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import time
@@ -31,12 +37,15 @@ from extract.features.batch import json_line
 
 from ._prepare import Prepared
 
+log = logging.getLogger("extract.distill")
+
 
 @dataclass(frozen=True)
 class Trained:
     model: Path  # model-best: pass it to Extractor("spacy:...")
     seconds: float
     train_documents: int
+    warm: bool  # started from ``warm_from``
     held_out: tuple[str, ...]  # the held-out documents' ids
     scores: dict[str, Any]  # spaCy's scores of model-best on the held-out documents
 
@@ -63,6 +72,7 @@ class TrainOptions:
     max_epochs: int = 30
     patience: int = 400  # steps without improvement before stopping
     eval_frequency: int = 50  # steps between evaluations on the held-out documents
+    warm_from: Path | None = None  # an earlier student to start from (see the module)
 
 
 def train(
@@ -87,6 +97,10 @@ def train(
     if not pipeline:
         raise UsageError("nothing to learn: the target has no span or label fields")
     config = init_config(lang=options.lang, pipeline=pipeline, optimize="efficiency", gpu=False)
+    warm = options.warm_from is not None and _covers(options.warm_from, pipeline, documents)
+    if warm:
+        for name in ["tok2vec", *pipeline]:
+            config["components"][name] = {"source": str(options.warm_from)}
     config["system"]["seed"] = options.seed
     config["training"].update(
         max_epochs=options.max_epochs,
@@ -104,7 +118,25 @@ def train(
     for name in ("model-best", "model-last"):
         _add_meta(folder / name, meta)
     scores = json.loads((folder / "model-best" / "meta.json").read_text()).get("performance", {})
-    return Trained(folder / "model-best", seconds, len(training), tuple(d.id for d in held), scores)
+    return Trained(
+        folder / "model-best", seconds, len(training), warm, tuple(d.id for d in held), scores
+    )
+
+
+def _covers(model: Path, pipeline: list[str], documents: Sequence[Prepared]) -> bool:
+    """The earlier student has these components and every label the documents use."""
+    import spacy
+
+    try:
+        nlp = spacy.load(model)
+    except (OSError, ValueError) as exc:  # gone or unreadable: start blank
+        log.warning("not starting from %s: %s", model, exc)
+        return False
+    if not all(nlp.has_pipe(name) for name in ["tok2vec", *pipeline]):
+        return False
+    wanted = {"ner": {e[2] for d in documents for e in d.entities},
+              "textcat_multilabel": {c for d in documents for c in d.cats}}  # fmt: skip
+    return all(wanted[name] <= set(getattr(nlp.get_pipe(name), "labels", ())) for name in pipeline)
 
 
 def _write(nlp: Any, documents: Sequence[Prepared], stem: Path) -> None:

@@ -40,6 +40,7 @@ class Student:
     answers: int  # trained on this many answers
     seconds: float  # the training's wall time
     at: float
+    warm: bool = False  # started from the student before it
 
 
 def current(folder: Path) -> Student | None:
@@ -47,7 +48,13 @@ def current(folder: Path) -> Student | None:
         data = json.loads((folder / POINTER).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
-    return Student(folder / data["model"], data["answers"], data["seconds"], data["at"])
+    return Student(
+        folder / data["model"],
+        data["answers"],
+        data["seconds"],
+        data["at"],
+        data.get("warm", False),
+    )
 
 
 def start(folder: Path) -> subprocess.Popen[bytes]:
@@ -98,6 +105,8 @@ def _train(folder: Path, log: IO[str]) -> int:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} training on {len(answers)} answers", file=log)
     started = time.perf_counter()
+    previous = current(folder)
+    warm_from = previous.model if previous and settings.get("warm_start") else None
     distilled = distill(
         schema,
         data,
@@ -105,6 +114,7 @@ def _train(folder: Path, log: IO[str]) -> int:
         lang=settings.get("lang", "en"),
         max_epochs=settings.get("max_epochs", 30),
         log=lambda line: print(line, file=log, flush=True),
+        warm_from=warm_from,
     )
     seconds = time.perf_counter() - started
     name = f"{len(answers):06d}-{time.time_ns()}"
@@ -115,8 +125,8 @@ def _train(folder: Path, log: IO[str]) -> int:
         "answers": len(answers),
         "seconds": seconds,
         "at": time.time(),
+        "warm": distilled.trained.warm,
     }
-    previous = current(folder)
     scratch = folder / f".{POINTER}.{os.getpid()}"
     scratch.write_text(json.dumps(pointer), encoding="utf-8")
     os.replace(scratch, folder / POINTER)
@@ -124,5 +134,6 @@ def _train(folder: Path, log: IO[str]) -> int:
     for old in students.iterdir():  # the current and the previous student stay
         if old.name not in keep and not old.name.startswith("."):
             shutil.rmtree(old, ignore_errors=True)
-    print(f"trained in {seconds:.1f} s: {pointer['model']}", file=log, flush=True)
+    start = "from the previous student" if distilled.trained.warm else "from blank"
+    print(f"trained {start} in {seconds:.1f} s: {pointer['model']}", file=log, flush=True)
     return 0
