@@ -217,6 +217,24 @@ def student(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def test_distill_starts_from_an_earlier_student(student: Path, tmp_path: Path) -> None:
+    data = tmp_path / "more.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in contacts(40, seed=5)), encoding="utf-8")
+    command = [sys.executable, "-m", "extract", "distill", "--schema", "tests.corpus:Contact",
+               "--data", str(data), "--out", str(tmp_path / "again"), "--epochs", "2",
+               "--warm-from"]  # fmt: skip
+    done = subprocess.run([*command, str(student / "model-best")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "from the earlier student" in done.stderr
+    f1 = extract.evaluate(Contact, contacts(20, seed=78, prefix="test"),
+                          {"s": extract.Extractor(f"spacy:{tmp_path / 'again'}")})  # fmt: skip
+    assert f1.summary("s").micro.f1 >= 0.9  # and it serves
+    missing = subprocess.run([*command, str(tmp_path / "nothing")], cwd=ROOT,
+                             capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert missing.returncode == 2 and "not a spaCy pipeline" in missing.stderr
+
+
 def test_the_student_serves_typed_records_with_spans(student: Path) -> None:
     extractor = extract.Extractor(f"spacy:{student}")
     test = contacts(40, seed=77, prefix="test")

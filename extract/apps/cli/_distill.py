@@ -27,6 +27,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
         seed=args.seed,
         max_epochs=args.epochs,
         patience=args.patience,
+        warm_from=args.warm_from,
     )
     print(done.summary(), file=sys.stderr)
     print(f"serve it: extract.Extractor('spacy:{args.out}')", file=sys.stderr)
@@ -50,4 +51,9 @@ def add_distill_parser(sub: Any) -> None:
         "--patience", type=int, default=400, help="stop after this many steps without gain (400)"
     )
     ds.add_argument("--seed", type=int, default=0)
+    ds.add_argument(
+        "--warm-from",
+        metavar="MODEL",
+        help="start from an earlier student of the same schema (when it knows every label)",
+    )
     ds.set_defaults(func=cmd_distill)

@@ -35,7 +35,9 @@ class Distilled:
     def summary(self) -> str:
         return (
             f"trained in {self.trained.seconds:.0f} s on {self.trained.train_documents} documents, "
-            f"{len(self.trained.held_out)} held out; the student is {self.model}"
+            f"{len(self.trained.held_out)} held out"
+            + (", from the earlier student" if self.trained.warm else "")
+            + f"; the student is {self.model}"
         )
 
 

@@ -129,14 +129,21 @@ def _covers(model: Path, pipeline: list[str], documents: Sequence[Prepared]) -> 
 
     try:
         nlp = spacy.load(model)
-    except (OSError, ValueError) as exc:  # gone or unreadable: start blank
-        log.warning("not starting from %s: %s", model, exc)
-        return False
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot start from {model}: not a spaCy pipeline ({exc})") from exc
     if not all(nlp.has_pipe(name) for name in ["tok2vec", *pipeline]):
+        log.warning("starting blank: %s has not the components %s", model, pipeline)
         return False
     wanted = {"ner": {e[2] for d in documents for e in d.entities},
               "textcat_multilabel": {c for d in documents for c in d.cats}}  # fmt: skip
-    return all(wanted[name] <= set(getattr(nlp.get_pipe(name), "labels", ())) for name in pipeline)
+    missing = {
+        label
+        for name in pipeline
+        for label in wanted[name] - set(getattr(nlp.get_pipe(name), "labels", ()))
+    }
+    if missing:
+        log.warning("starting blank: %s has not learned %s", model, sorted(missing))
+    return not missing
 
 
 def _write(nlp: Any, documents: Sequence[Prepared], stem: Path) -> None:
