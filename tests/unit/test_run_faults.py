@@ -162,6 +162,32 @@ def test_review_inputs_name_every_line_they_cannot_read(
     record("review-input-fuzz", inputs=len(expected), faults=0, accounted=len(items))
 
 
+@settings(max_examples=40)
+@given(lines=jsonl_files())
+def test_documents_for_a_learning_review_name_every_line_they_cannot_read(
+    tmp_path_factory: pytest.TempPathFactory, lines: list[Line]
+) -> None:
+    """``extract review --learn`` reads ``{"id", "text"}`` lines with no values: every
+    damaged line is named (or the file is served whole), never a crash."""
+    path = tmp_path_factory.mktemp("learn") / "docs.jsonl"
+    path.write_bytes(b"".join(data for _, data in lines))
+    expected = expected_outcomes(path, lines)
+    bad = [ident for ident, what in expected.items() if what != "value"]
+    try:
+        items = load_items(path, predicted=False)
+    except extract.UsageError as exc:
+        message = str(exc)
+        named = [ident for ident in bad if f"{ident}:" in message]
+        assert len(named) == min(len(bad), 20), message
+        record("review-input-fuzz", inputs=len(expected), faults=len(bad), accounted=len(expected))
+        return
+    assert not bad, bad
+    assert [item.id for item in items] == list(expected)
+    for item in items:
+        item.text.encode("utf-8")  # the page can be written
+    record("review-input-fuzz", inputs=len(expected), faults=0, accounted=len(items))
+
+
 def test_a_bad_byte_mid_file_costs_that_line_only(tmp_path: Path) -> None:
     """2,000 lines, one byte that is not UTF-8 on line 1,000: 1,999 values, one error."""
     path = tmp_path / "docs.jsonl"

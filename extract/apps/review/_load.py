@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from extract.core._errors import UsageError
-from extract.features.batch import Document, read_inputs
+from extract.features.batch import Document, not_text, read_inputs, read_json_lines
 
 _SHOWN = 20  # bad lines listed in the error, the rest counted
 
@@ -97,26 +97,16 @@ class _Bad:
 
 
 def _file_rows(path: str) -> Iterator[tuple[str, Any]]:
-    """Each non-blank line's place and its JSON, or why it cannot be read."""
+    """Each non-blank line's place and its JSON, or why it cannot be read (the batch
+    reader's rules: bytes per line, a byte order mark, a bound on nesting and length)."""
     try:
         with open(path, "rb") as f:
-            raw_lines = f.read().splitlines()
+            lines = list(read_json_lines(f))
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc}") from exc
-    for number, raw in enumerate(raw_lines, 1):
-        where = f"{path}:{number}"
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            byte = f"byte {raw[exc.start]:#04x} at column {exc.start + 1}"
-            yield where, _Bad(f"not UTF-8 ({byte})")
-            continue
-        if not line.strip():
-            continue
-        try:
-            yield where, json.loads(line)
-        except ValueError as exc:
-            yield where, _Bad(f"not JSON: {exc}")
+    for line in lines:
+        where = f"{path}:{line.number}"
+        yield where, _Bad(line.problem) if line.problem is not None else line.value
 
 
 def _problem(row: Any, texts: Mapping[str, str], predicted: bool = True) -> str | None:
@@ -127,6 +117,8 @@ def _problem(row: Any, texts: Mapping[str, str], predicted: bool = True) -> str 
     text = row.get("text", texts.get(str(row["id"])))
     if not isinstance(text, str):
         return 'no "text" in the line and none given for its id by --input'
+    if (problem := not_text({"id": str(row["id"]), "text": text})) is not None:
+        return problem
     if predicted and "value" not in row and "error" not in row:
         return 'neither a "value" nor an "error"'
     spans = row.get("spans") or {}

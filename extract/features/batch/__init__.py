@@ -18,8 +18,8 @@ from ._engine import (
     open_cache,
     outcome_line,
 )
-from ._inputs import count_inputs, expand, json_lines, read_inputs
-from ._jsonl import json_line
+from ._inputs import count_inputs, expand, json_lines, not_text, read_inputs
+from ._jsonl import json_line, read_json_lines
 from ._output import ResumableOutput
 from ._pools import in_pool, run_tasks, run_threads
 from ._progress import ProgressDisplay, Tally, awith_progress, with_progress
@@ -45,9 +45,11 @@ __all__ = [
     "json_line",
     "json_lines",
     "jsonable",
+    "not_text",
     "open_cache",
     "outcome_line",
     "read_inputs",
+    "read_json_lines",
     "run_tasks",
     "run_threads",
     "with_progress",

@@ -110,7 +110,7 @@ def _jsonl_records(path: str) -> Iterator[dict[str, Any] | Outcome[Any]]:
                 yield _bad(where, f"line {line.number} is {line.problem}")
             elif not isinstance(record, dict) or not isinstance(record.get("text"), str):
                 yield _bad(where, f'line {line.number} has no "text" string')
-            elif (problem := _not_text(record)) is not None:
+            elif (problem := not_text(record)) is not None:
                 yield _bad(where, f"line {line.number} {problem}")
             else:
                 given = record.get("id")
@@ -118,7 +118,7 @@ def _jsonl_records(path: str) -> Iterator[dict[str, Any] | Outcome[Any]]:
                 yield {"id": ident, "text": record["text"], "where": where}
 
 
-def _not_text(record: dict[str, Any]) -> str | None:
+def not_text(record: dict[str, Any]) -> str | None:
     """Why the id or text cannot be written back out as UTF-8: a lone surrogate
     (``"\\ud800"`` in the JSON) is not a character."""
     for name in ("id", "text"):
