@@ -165,7 +165,10 @@ def warm_start(task: str, sizes: list[int], folder: str) -> dict[str, Any]:
     def f1(model: Any, items: list[tuple[str, Any]]) -> float:
         student, counts = extract.Extractor(f"spacy:{model}"), Counts()
         for text, gold in items:
-            value = to_jsonable_python(student.run(target, text).value, by_alias=True)
+            try:
+                value = to_jsonable_python(student.run(target, text).value, by_alias=True)
+            except extract.ExtractError:  # no valid record: every gold value is missed
+                value = None
             counts.add(scorer.score(value, to_jsonable_python(gold, by_alias=True)).total())
         return counts.f1
 
