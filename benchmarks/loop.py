@@ -112,9 +112,24 @@ def simulate(task: str, n: int, retrain_every: int, folder: str) -> dict[str, An
                   f"work so far {done}", file=sys.stderr, flush=True)  # fmt: skip
     if loop.training:
         loop.train(wait=True)
+    seconds = time.perf_counter() - started
+    last = _train.current(loop.path)
+    final = None
+    if last is not None:
+        hand_written = student_f1(target, last.model, task)
+        final = {"answers": last.answers, "warm": last.warm, "f1_hand_written": hand_written}
     loop.close()
     return {"task": task, "documents": n, "retrain_every": retrain_every, "rows": rows,
-            "trainings": trainings, "seconds": time.perf_counter() - started}  # fmt: skip
+            "trainings": trainings, "seconds": seconds, "last_student": final}  # fmt: skip
+
+
+def student_f1(target: Any, model: Any, task: str) -> float:
+    """Micro F1 of a student on the task's hand-written corpus (no template wrote it)."""
+    from tests.corpus import evaluation_data
+
+    gold, _ = evaluation_data(task)
+    report = extract.evaluate(target, gold, {"student": extract.Extractor(f"spacy:{model}")})
+    return report.summary("student").micro.f1
 
 
 def transfer(task: str, n: int, folder: str) -> dict[str, Any]:
@@ -230,6 +245,7 @@ def summary(run: dict[str, Any], block: int = 50) -> dict[str, Any]:
             "while_training": len(busy),
         },
         "systems_used": dict(Counter(r["system"] for r in rows)),
+        "last_student": run.get("last_student"),
     }
 
 
@@ -259,6 +275,8 @@ def render(summaries: list[dict[str, Any]]) -> str:
         lines.append(f"suggest, median s: {wait['idle']} idle, {wait['training']} while a "
                      f"training ran ({wait['while_training']} suggestions)")  # fmt: skip
         lines.append(f"systems used: {s['systems_used']}")
+        if s.get("last_student"):
+            lines.append(f"the last student: {s['last_student']}")
     return "\n".join(lines)
 
 
