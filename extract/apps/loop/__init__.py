@@ -11,10 +11,10 @@ folder: the answers (``loop.sqlite``), the student (``students/``, named by
     print(loop.report().render())     # each system's F1 on the answered documents
 
 Systems: ``teacher`` (the extractor as given), ``nearest`` (the teacher with the ``k``
-answered records most like the document as examples, ``extract.Nearest``) and
-``student`` (a spaCy model trained on the answers, ``extract.distill``), and ``vote``
-(the others' answers voted leaf by leaf, ``extract.features.ensemble.vote``: a value
-most of them give). Each suggestion runs every available system, and each top-level
+answered records most like the document as examples, ``extract.Nearest``), ``student``
+(a spaCy model trained on the answers, ``extract.distill``) and ``vote`` (the others'
+answers voted leaf by leaf, ``extract.features.ensemble.vote``: a value most of them
+give). Each suggestion runs every available system, and each top-level
 field comes from the system that has scored best on it over the answered documents
 (``_choose``): their suggestions are scored when their document is answered, so every
 score is on held-out gold.
@@ -75,10 +75,10 @@ class Loop:
     background retrainings (0: only ``train()``), from ``min_answers`` on. ``window``:
     each system is judged on its last ``window`` answered documents; ``min_documents``:
     fewer scored documents than this and a system is not chosen over one with more.
-    ``systems``: which of teacher, nearest, student, vote to run (a vote needs two
-    of the others). Other keyword options go
-    to every teacher call (``min_confidence=``, ``max_retries=``...). ``warm_start``:
-    each retraining starts from the current student (``distill(warm_from=)``).
+    ``systems``: which of teacher, nearest, student, vote to run (a vote needs two of
+    the others). ``warm_start``: each retraining starts from the current student
+    (``distill(warm_from=)``). Other keyword options go to every teacher call
+    (``min_confidence=``, ``max_retries=``...).
     """
 
     def __init__(
