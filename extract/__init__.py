@@ -15,6 +15,8 @@ What each public name is for:
   ``Attempt``, ``Usage``, ``Candidate`` (one ensemble member's answer), ``Outcome`` (one
   document of ``run_many``), ``Snapshot``, ``Items``, ``AsyncItems``.
 - Schemas: ``Quote`` and ``CharQuote`` (a string copied verbatim from the text).
+- Documents: ``load`` (a PDF, HTML page, e-mail or text file, by content, into a
+  ``Document``: its text and where each character came from; ``DocumentError``).
 - Text you already have: ``parse`` (text -> a valid value), ``repair_json`` and
   ``Repaired``.
 - Checking records: ``evaluate``, ``Dataset``, ``EvalReport`` (per-field scores against
@@ -60,6 +62,7 @@ from .core._calibration import Calibration
 from .core._errors import (
     ContextWindowError,
     DeadlineExceededError,
+    DocumentError,
     ExtractError,
     ExtractionError,
     IngestError,
@@ -76,6 +79,7 @@ from .core._repair import Repaired, UnrepairableOutputError, repair_json
 from .core._result import Attempt, Candidate, Result, Usage
 from .core.grounding import CharQuote, Quote
 from .features.batch import Outcome, RateLimit, ResultCache
+from .features.documents import Document, load
 from .features.ensemble import Member
 from .features.streaming import AsyncItems, Items, Snapshot
 
@@ -106,6 +110,8 @@ __all__ = [
     "ContextWindowError",
     "Dataset",
     "DeadlineExceededError",
+    "Document",
+    "DocumentError",
     "Ensemble",
     "EvalReport",
     "ExtractError",
@@ -142,6 +148,7 @@ __all__ = [
     "highlight",
     "ingest",
     "iter_items",
+    "load",
     "load_examples",
     "parse",
     "repair_json",

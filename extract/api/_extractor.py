@@ -16,6 +16,7 @@ from extract.core._options import check_deadline
 from extract.core._result import Result
 from extract.core._runner import BackendRunner
 from extract.features.batch import LimitedBackend, RateLimit
+from extract.features.documents import Text
 from extract.features.streaming import AsyncItems, Items, Snapshot
 
 from ._verbs import Verbs
@@ -90,42 +91,42 @@ def default_extractor() -> Extractor:
 
 
 @overload
-def extract(target: type[T], text: str, **options: Any) -> T: ...
+def extract(target: type[T], text: Text, **options: Any) -> T: ...
 @overload
-def extract(target: Any, text: str, **options: Any) -> Any: ...
-def extract(target: Any, text: str, **options: Any) -> Any:
+def extract(target: Any, text: Text, **options: Any) -> Any: ...
+def extract(target: Any, text: Text, **options: Any) -> Any:
     """Extract a ``target`` (a Pydantic model, ``list[Model]``, ...) from ``text``."""
     return default_extractor().extract(target, text, **options)
 
 
-async def aextract(target: Any, text: str, **options: Any) -> Any:
+async def aextract(target: Any, text: Text, **options: Any) -> Any:
     return await default_extractor().aextract(target, text, **options)
 
 
-def stream(target: Any, text: str, **options: Any) -> Iterator[Snapshot | Result[Any]]:
+def stream(target: Any, text: Text, **options: Any) -> Iterator[Snapshot | Result[Any]]:
     """``Extractor.stream`` with the default extractor (the embedded model)."""
     return default_extractor().stream(target, text, **options)
 
 
-def astream(target: Any, text: str, **options: Any) -> AsyncIterator[Snapshot | Result[Any]]:
+def astream(target: Any, text: Text, **options: Any) -> AsyncIterator[Snapshot | Result[Any]]:
     """``Extractor.astream`` with the default extractor (the embedded model)."""
     return default_extractor().astream(target, text, **options)
 
 
 @overload
-def iter_items(target: type[list[T]], text: str, **options: Any) -> Items[T]: ...
+def iter_items(target: type[list[T]], text: Text, **options: Any) -> Items[T]: ...
 @overload
-def iter_items(target: Any, text: str, **options: Any) -> Items[Any]: ...
-def iter_items(target: Any, text: str, **options: Any) -> Items[Any]:
+def iter_items(target: Any, text: Text, **options: Any) -> Items[Any]: ...
+def iter_items(target: Any, text: Text, **options: Any) -> Items[Any]:
     """``Extractor.iter_items`` with the default extractor (the embedded model)."""
     return default_extractor().iter_items(target, text, **options)
 
 
 @overload
-def aiter_items(target: type[list[T]], text: str, **options: Any) -> AsyncItems[T]: ...
+def aiter_items(target: type[list[T]], text: Text, **options: Any) -> AsyncItems[T]: ...
 @overload
-def aiter_items(target: Any, text: str, **options: Any) -> AsyncItems[Any]: ...
-def aiter_items(target: Any, text: str, **options: Any) -> AsyncItems[Any]:
+def aiter_items(target: Any, text: Text, **options: Any) -> AsyncItems[Any]: ...
+def aiter_items(target: Any, text: Text, **options: Any) -> AsyncItems[Any]:
     """``Extractor.aiter_items`` with the default extractor (the embedded model)."""
     return default_extractor().aiter_items(target, text, **options)
 

@@ -29,6 +29,7 @@ from extract.features.batch import (
     run_threads,
     with_progress,
 )
+from extract.features.documents import Document, Text
 from extract.features.streaming import (
     AsyncItems,
     ItemGate,
@@ -61,42 +62,44 @@ class Verbs:
         return self._runner.name
 
     def _job(self, target: Any, text: Any, options: dict[str, Any]) -> Job:
+        if isinstance(text, Document):
+            text = text.text  # result.spans are offsets into document.text
         if not isinstance(text, str):
-            raise UsageError(f"text must be a str, not {type(text).__name__}")
+            raise UsageError(f"text must be a str or a Document, not {type(text).__name__}")
         return Job(target, compile_target(target), text, parse_options(target, options))
 
     @overload
-    def run(self, target: type[T], text: str, **options: Any) -> Result[T]: ...
+    def run(self, target: type[T], text: Text, **options: Any) -> Result[T]: ...
     @overload
-    def run(self, target: Any, text: str, **options: Any) -> Result[Any]: ...
-    def run(self, target: Any, text: str, **options: Any) -> Result[Any]:
+    def run(self, target: Any, text: Text, **options: Any) -> Result[Any]: ...
+    def run(self, target: Any, text: Text, **options: Any) -> Result[Any]:
         """Extract one value of ``target`` from ``text``, with its attempts and usage."""
         return self._runner.run(self._job(target, text, options))
 
-    async def arun(self, target: Any, text: str, **options: Any) -> Result[Any]:
+    async def arun(self, target: Any, text: Text, **options: Any) -> Result[Any]:
         """Async ``run``. With an async client the request is awaited (cancelling
         cancels it); a blocking backend runs in a worker thread."""
         return await self._runner.arun(self._job(target, text, options))
 
     @overload
-    def extract(self, target: type[T], text: str, **options: Any) -> T: ...
+    def extract(self, target: type[T], text: Text, **options: Any) -> T: ...
     @overload
-    def extract(self, target: Any, text: str, **options: Any) -> Any: ...
-    def extract(self, target: Any, text: str, **options: Any) -> Any:
+    def extract(self, target: Any, text: Text, **options: Any) -> Any: ...
+    def extract(self, target: Any, text: Text, **options: Any) -> Any:
         """Like ``run`` but returns only the value."""
         return self.run(target, text, **options).value
 
     @overload
-    async def aextract(self, target: type[T], text: str, **options: Any) -> T: ...
+    async def aextract(self, target: type[T], text: Text, **options: Any) -> T: ...
     @overload
-    async def aextract(self, target: Any, text: str, **options: Any) -> Any: ...
-    async def aextract(self, target: Any, text: str, **options: Any) -> Any:
+    async def aextract(self, target: Any, text: Text, **options: Any) -> Any: ...
+    async def aextract(self, target: Any, text: Text, **options: Any) -> Any:
         return (await self.arun(target, text, **options)).value
 
     def stream(
         self,
         target: Any,
-        text: str,
+        text: Text,
         *,
         strings: bool = True,
         whole: Collection[str] = (),
@@ -121,7 +124,7 @@ class Verbs:
     def astream(
         self,
         target: Any,
-        text: str,
+        text: Text,
         *,
         strings: bool = True,
         whole: Collection[str] = (),
@@ -137,10 +140,10 @@ class Verbs:
         return astream_run(arun, grows)
 
     @overload
-    def iter_items(self, target: type[list[T]], text: str, **options: Any) -> Items[T]: ...
+    def iter_items(self, target: type[list[T]], text: Text, **options: Any) -> Items[T]: ...
     @overload
-    def iter_items(self, target: Any, text: str, **options: Any) -> Items[Any]: ...
-    def iter_items(self, target: Any, text: str, **options: Any) -> Items[Any]:
+    def iter_items(self, target: Any, text: Text, **options: Any) -> Items[Any]: ...
+    def iter_items(self, target: Any, text: Text, **options: Any) -> Items[Any]:
         """The items of a ``list[Model]`` ``target``, each as soon as the model has
         written it and it validates (``extract.Items``; its ``result`` is ``run``'s
         ``Result`` once all are given). From a runner that may cut its answer back
@@ -151,10 +154,10 @@ class Verbs:
         return Items(iter(self.stream(target, text, strings=False, **options)), gate)
 
     @overload
-    def aiter_items(self, target: type[list[T]], text: str, **options: Any) -> AsyncItems[T]: ...
+    def aiter_items(self, target: type[list[T]], text: Text, **options: Any) -> AsyncItems[T]: ...
     @overload
-    def aiter_items(self, target: Any, text: str, **options: Any) -> AsyncItems[Any]: ...
-    def aiter_items(self, target: Any, text: str, **options: Any) -> AsyncItems[Any]:
+    def aiter_items(self, target: Any, text: Text, **options: Any) -> AsyncItems[Any]: ...
+    def aiter_items(self, target: Any, text: Text, **options: Any) -> AsyncItems[Any]:
         """``iter_items`` as an async iterator."""
         gate = ItemGate(item_type(target), self._runner.takes_back)
         return AsyncItems(self.astream(target, text, strings=False, **options), gate)

@@ -9,8 +9,11 @@ ExtractError                   base of everything this package raises
 ├── ExtractionError            the model never produced a valid object;
 │                              carries every attempt
 ├── InputError                 a batch input cannot be read (a missing file, a line
-│                              that is not JSON, no text); reported as that input's
-│                              outcome, never raised out of a batch
+│   │                          that is not JSON, no text); reported as that input's
+│   │                          outcome, never raised out of a batch
+│   └── DocumentError          ``extract.load``: a PDF, page, e-mail or file that
+│                              cannot be read (damaged, encrypted, empty, of an
+│                              unknown kind, a tool missing), saying why
 ├── ItemsChangedError          ``iter_items``: the final answer contradicts items
 │                              already given; carries the final result
 ├── ProviderError              a hosted API call failed (after transport retries):
@@ -53,6 +56,11 @@ class InputError(ExtractError):
     """One batch input cannot be read: a missing file, a JSON line that is not JSON, a
     row without text. Batches report it as that input's ``Outcome`` (``error_type ==
     "InputError"``) and go on."""
+
+
+class DocumentError(InputError):
+    """A document that cannot be read: damaged, encrypted, empty, of an unknown kind,
+    or needing a tool that is not installed (the message says which, and how to fix)."""
 
 
 class UnsupportedTypeError(UsageError):

@@ -21,6 +21,7 @@ from extract.backends import Backend
 from extract.core._loop import Options
 from extract.core._result import Result, Usage
 from extract.core._runner import Job, Runner
+from extract.features.documents import Document as Loaded
 from extract.schemas import CompiledSchema, Invalid
 
 from ._cache import ResultCache, cache_key, default_cache_path
@@ -106,8 +107,9 @@ def outcome_line(outcome: Outcome[Any], target: Any) -> dict[str, Any]:
 
 
 def documents(inputs: Iterable[Any], kind: str = "UsageError") -> Iterator[Document | Outcome[Any]]:
-    """Inputs as documents: a str (its id is its position), an ``(id, text)`` pair, or a
-    mapping with ``id`` and ``text``. A malformed or repeated input becomes a failed
+    """Inputs as documents: a str (its id is its position), an ``(id, text)`` pair, a
+    mapping with ``id`` and ``text``, or a loaded ``extract.Document`` (its id is its
+    name; a text may be one too). A malformed or repeated input becomes a failed
     outcome (error type ``kind``), so it is reported instead of stopping the run; a
     mapping's ``where`` names a repeat's outcome instead of the id it repeats. Outcomes
     among the inputs pass through."""
@@ -116,7 +118,8 @@ def documents(inputs: Iterable[Any], kind: str = "UsageError") -> Iterator[Docum
         if isinstance(item, Outcome):
             yield item
             continue
-        ident, text, where = str(position), None, None
+        ident, where = str(position), None
+        text: Any = None
         if isinstance(item, str):
             text = item
         elif isinstance(item, tuple) and len(item) == 2:
@@ -125,6 +128,10 @@ def documents(inputs: Iterable[Any], kind: str = "UsageError") -> Iterator[Docum
             ident, text = item.id, item.text
         elif isinstance(item, Mapping):
             ident, text, where = str(item.get("id", position)), item.get("text"), item.get("where")
+        elif isinstance(item, Loaded):
+            ident, text = item.name or str(position), item
+        if isinstance(text, Loaded):
+            text = text.text  # outcomes' spans are offsets into document.text
         place = str(where) if where is not None else f"input {position}"
         if ident in seen:
             message = f"{place} repeats the id {ident!r} of {seen[ident]}"

@@ -1,0 +1,200 @@
+"""extract.load: documents the tests write themselves (PDFs with fpdf2, HTML, e-mail),
+read back; the text and the map to the source agree with what was placed."""
+
+from __future__ import annotations
+
+import json
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from fpdf import FPDF
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import extract
+from extract.features.documents import sniff
+from extract.testing import ScriptedBackend
+
+WORD = st.text("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,€-", min_size=1,
+               max_size=10)  # fmt: skip
+PAGE = (640.0, 300.0)  # points
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # Debian's fonts-dejavu-core
+SIZE = 11.0  # font size, points
+
+
+@st.composite
+def placed_pages(draw: Any) -> list[list[tuple[float, float, str]]]:
+    """Pages of words at known places: rows (baselines 24 pt apart), each with up to
+    three cells starting at 20, 220 and 420 pt (a table's columns; a cell's at most 16
+    characters never reach the next), drawn in any order."""
+    pages = []
+    for _ in range(draw(st.integers(1, 3))):
+        rows = draw(st.integers(1, 9))
+        cells = []
+        for row in range(rows):
+            for column in sorted(draw(st.sets(st.integers(0, 2), min_size=1))):
+                words = draw(st.lists(WORD, min_size=1, max_size=3))
+                text = " ".join(words)[:16].strip()
+                cells.append((20.0 + 200 * column, 40.0 + 24 * row, text))
+        pages.append(draw(st.permutations(cells)))  # the content stream's order is any
+    return pages
+
+
+def write_pdf(pages: list[list[tuple[float, float, str]]]) -> bytes:
+    pdf = FPDF(unit="pt", format=PAGE)
+    pdf.add_font("DejaVu", fname=FONT)
+    pdf.set_font("DejaVu", size=SIZE)
+    for cells in pages:
+        pdf.add_page()
+        for x, y, text in cells:
+            pdf.text(x, y, text)
+    return bytes(pdf.output())
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pages=placed_pages())
+def test_pdf_text_reads_rows_in_order_and_each_cell_maps_to_where_it_was_drawn(
+    pages: list[list[tuple[float, float, str]]],
+) -> None:
+    document = extract.load(write_pdf(pages), name="placed.pdf")
+    assert document.kind == "pdf" and len(document.pages) == len(pages)
+    assert document.pages[0].width == pytest.approx(PAGE[0])
+    at = 0
+    for number, cells in enumerate(pages):
+        for x, y, text in sorted(cells, key=lambda c: (c[1], c[0])):  # reading order
+            start = document.text.index(text, at)
+            end = at = start + len(text)
+            assert document.text[start:end] == text
+            location = document.locate((start, end))
+            [box] = location.boxes  # one line
+            assert box.page == number
+            assert box.x0 == pytest.approx(x, abs=1.0)
+            assert box.y0 < y < box.y1  # the baseline is inside the line's box
+            assert box.y1 - box.y0 < 2 * SIZE
+            assert box.x1 - box.x0 < len(text) * SIZE  # no wider than its characters
+    # Cells of one row share a line, apart by a tab; rows are lines of their own.
+    for line in document.text.split("\n"):
+        assert line == line.strip(" ")
+
+
+def test_a_span_over_two_lines_gives_a_box_per_line() -> None:
+    document = extract.load(write_pdf([[(20, 40, "Total due"), (20, 54, "12.50 EUR")]]))
+    assert document.text == "Total due\n12.50 EUR"
+    boxes = document.locate((6, 14)).boxes
+    assert len(boxes) == 2 and boxes[0].y1 < boxes[1].y1
+    assert document.locate((9, 10)).boxes == ()  # the line break has no ink
+    with pytest.raises(extract.UsageError, match="not within"):
+        document.locate((5, 99))
+
+
+def test_unreadable_documents_are_clear_errors(tmp_path: Any) -> None:
+    cases = {
+        b"": "empty",
+        b"%PDF-1.7\n%garbage": "damaged or not a PDF",
+        write_pdf([[]]): "no page has a text layer",
+        b"\x00\x01\x02\xff": "unknown kind",
+        b"PK\x03\x04zip": "unknown kind",
+        "caf\u00e9".encode("latin-1"): "unknown kind",
+        b"<html><body><script>x()</script></body></html>": "no text",
+        b"   \n\t\n": "no text",
+    }
+    for data, reason in cases.items():
+        with pytest.raises(extract.DocumentError, match=reason):
+            extract.load(data, name="bad")
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=12)
+    pdf.text(20, 20, "secret")
+    pdf.set_encryption(owner_password="o", user_password="u")
+    locked = bytes(pdf.output())
+    with pytest.raises(extract.DocumentError, match="encrypted"):
+        extract.load(locked)
+    assert "secret" in extract.load(locked, password="u").text
+    with pytest.raises(extract.DocumentError, match="cannot be read"):
+        extract.load(tmp_path / "missing.pdf")
+    with pytest.raises(extract.DocumentError, match="a folder"):
+        extract.load(tmp_path)
+    assert issubclass(extract.DocumentError, extract.InputError)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=300) | st.sampled_from([b"%PDF-", b"PK\x03\x04", b"\x89PNG"]))
+def test_any_bytes_are_a_document_or_a_document_error(data: bytes) -> None:
+    try:
+        document = extract.load(data)
+    except extract.DocumentError as exc:
+        assert str(exc)
+        return
+    assert document.text and document.kind in ("text", "html", "email", "pdf")
+    document.text.encode("utf-8")
+
+
+@st.composite
+def pages_of_html(draw: Any) -> tuple[str, list[tuple[str, str]]]:
+    """A page of paragraphs, list items and table cells, each holding words (some in
+    <b>): the HTML and each text's expected element."""
+    body, expected = [], []
+    for _ in range(draw(st.integers(1, 6))):
+        words = " ".join(draw(st.lists(WORD, min_size=1, max_size=4)))
+        kind = draw(st.sampled_from(["p", "li", "td", "b"]))
+        if kind == "li":
+            body.append(f"<ul><li>{words}</li></ul>")
+        elif kind == "td":
+            body.append(f"<table><tr><td>x</td><td>\n  {words}  </td></tr></table>")
+        elif kind == "b":
+            body.append(f"<p>see <b>{words}</b> here</p>")
+        else:
+            body.append(f"<p>  {words}\n</p>")
+        expected.append((words, kind))
+    return "<html><body>" + "".join(body) + "</body></html>", expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(page=pages_of_html())
+def test_html_text_keeps_each_text_in_order_with_its_element(
+    page: tuple[str, list[tuple[str, str]]],
+) -> None:
+    html, expected = page
+    document = extract.load(html.encode())
+    assert document.kind == "html"
+    at = 0
+    for words, kind in expected:
+        start = document.text.index(words, at)
+        at = start + len(words)
+        [element] = document.locate((start, at)).elements
+        assert element.split(" > ")[-1].startswith(f"{kind}:nth-of-type(")
+    assert "  " not in document.text and "\n\n\n" not in document.text
+
+
+def test_an_email_reads_as_its_headers_and_body() -> None:
+    message = EmailMessage()
+    message["From"] = "Ann Lee <ann@example.com>"
+    message["To"] = "bob@example.com"
+    message["Subject"] = "Invoice n\u00b042 due"
+    message["Date"] = "Mon, 07 Dec 2026 10:00:00 +0000"
+    message.set_content("Total: 12.50 EUR\r\nThanks")
+    message.add_alternative("<p>Total: <b>12.50</b> EUR</p>", subtype="html")
+    message.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf",
+                           filename="invoice.pdf")  # fmt: skip
+    data = message.as_bytes()
+    assert sniff(data) == "email"
+    document = extract.load(data, name="mail.eml")
+    assert document.text.startswith("From: Ann Lee <ann@example.com>\nTo: bob@example.com\n")
+    assert "Subject: Invoice n\u00b042 due" in document.text
+    assert document.text.endswith("Total: 12.50 EUR\nThanks\n\nAttachments: invoice.pdf")
+    start = document.text.index("Invoice")
+    assert document.locate((start, start + 7)).elements == ("header:Subject",)
+    start = document.text.index("12.50")
+    assert document.locate((start, start + 5)).elements == ("body",)
+
+
+def test_every_entry_point_takes_a_document(tmp_path: Any) -> None:
+    document = extract.load(write_pdf([[(20, 40, "Ann Lee"), (20, 54, "Oslo")]]), name="a.pdf")
+    answer = json.dumps({"name": "Ann Lee"})
+    ex = extract.Extractor(ScriptedBackend([answer] * 4))
+    result = ex.run(dict[str, str], document)
+    assert result.value == {"name": "Ann Lee"}
+    outcomes = list(ex.run_many(dict[str, str], [document, ("b", document)], cache=False))
+    assert [o.id for o in outcomes] == ["a.pdf", "b"] and all(o.ok for o in outcomes)
+    assert str(document) == document.text == "Ann Lee\nOslo"
