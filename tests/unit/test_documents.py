@@ -4,6 +4,7 @@ read back; the text and the map to the source agree with what was placed."""
 from __future__ import annotations
 
 import json
+import os
 from email.message import EmailMessage
 from typing import Any
 
@@ -20,6 +21,9 @@ WORD = st.text("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,
                max_size=10)  # fmt: skip
 PAGE = (640.0, 300.0)  # points
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # Debian's fonts-dejavu-core
+if not os.path.exists(FONT):  # .ci/run installs it
+    pytest.skip(f"the document tests draw with {FONT}: apt install fonts-dejavu-core",
+                allow_module_level=True)  # fmt: skip
 SIZE = 11.0  # font size, points
 
 
@@ -198,3 +202,37 @@ def test_every_entry_point_takes_a_document(tmp_path: Any) -> None:
     outcomes = list(ex.run_many(dict[str, str], [document, ("b", document)], cache=False))
     assert [o.id for o in outcomes] == ["a.pdf", "b"] and all(o.ok for o in outcomes)
     assert str(document) == document.text == "Ann Lee\nOslo"
+
+
+def test_a_folder_of_mixed_files_is_read_by_content_and_each_bad_one_says_why(
+    tmp_path: Any,
+) -> None:
+    from extract.apps.cli import main
+    from extract.features.batch import read_inputs
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.pdf").write_bytes(write_pdf([[(20, 40, "doc 1 ok")]]))
+    (folder / "b.html").write_bytes(b"<!doctype html><p>doc <b>2</b> ok</p>")
+    (folder / "c.txt").write_text("doc 3 ok")
+    (folder / "d.dat").write_bytes(write_pdf([[(20, 40, "doc 4 ok")]]))  # a PDF all the same
+    (folder / "e.pdf").write_bytes(b"%PDF-1.7 cut off")
+    (folder / "f.bin").write_bytes(b"\x00\x01\x02")
+    (folder / "g.pdf").write_bytes(write_pdf([[]]))
+    read = {item.id: item for item in read_inputs([str(folder)])}
+    assert [read[str(folder / n)].text for n in ("a.pdf", "b.html", "c.txt", "d.dat")] == [
+        "doc 1 ok", "doc 2 ok", "doc 3 ok", "doc 4 ok"]  # fmt: skip
+    out = tmp_path / "out.jsonl"
+    args = ["run", "--schema", "tests.batch_fakes:Item", "--backend",
+            "tests.batch_fakes:FaultyBackend", "--input", str(folder), "--output", str(out),
+            "--no-cache", "--quiet"]  # fmt: skip
+    assert main(args) == 1
+    lines = {json.loads(line)["id"]: json.loads(line) for line in out.read_text().splitlines()}
+    assert len(lines) == 7
+    assert [lines[str(folder / n)]["value"] for n in ("a.pdf", "b.html", "c.txt", "d.dat")] == [
+        {"n": 1}, {"n": 2}, {"n": 3}, {"n": 4}]  # fmt: skip
+    assert "damaged or not a PDF" in lines[str(folder / "e.pdf")]["error"]
+    assert "unknown kind" in lines[str(folder / "f.bin")]["error"]
+    assert "no page has a text layer" in lines[str(folder / "g.pdf")]["error"]
+    assert all(lines[str(folder / n)]["error"].startswith("InputError: cannot read")
+               for n in ("e.pdf", "f.bin", "g.pdf"))  # fmt: skip

@@ -9,7 +9,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from extract.core._errors import InputError
+from extract.core._errors import DocumentError, InputError
+from extract.features.documents import load
 
 from ._engine import Document, Outcome, documents
 from ._jsonl import read_json_lines
@@ -24,7 +25,8 @@ def read_inputs(specs: Iterable[str]) -> Iterator[Document | Outcome[Any]]:
     A ``.jsonl`` file gives one document per line (``{"id": ..., "text": ...}``; the id
     defaults to ``FILE:LINE``), a ``.parquet`` file one per row (``text`` and optional
     ``id`` columns; ``FILE:ROW``); a folder gives each file under it; a glob each match;
-    any other file is one document whose id is its path.
+    any other file is one document whose id is its path, read by the kind its content
+    shows (PDF, HTML, e-mail or UTF-8 text, ``extract.load``).
     """
     return documents(_records(specs), kind=InputError.__name__)
 
@@ -82,11 +84,12 @@ def count_inputs(specs: Iterable[str]) -> int:
 
 
 def _file_record(path: str) -> dict[str, Any] | Outcome[Any]:
+    """Any other file, read by its kind (PDF, HTML, e-mail, text: ``extract.load``)."""
     try:
-        with open(path, encoding="utf-8") as f:
-            return {"id": path, "text": f.read(), "where": path}
-    except (OSError, UnicodeDecodeError) as exc:
-        return _bad(path, f"cannot read {path}: {exc}")
+        document = load(path, name=path)
+    except DocumentError as exc:
+        return _bad(path, f"cannot read {path}: {str(exc).removeprefix(path + ': ')}")
+    return {"id": path, "text": document.text, "where": path}
 
 
 def json_lines(lines: Iterable[bytes | str]) -> Iterator[tuple[int, Any, str | None]]:

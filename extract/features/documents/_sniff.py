@@ -35,7 +35,8 @@ def sniff(data: bytes) -> str | None:
     text = head.removeprefix(b"\xef\xbb\xbf")
     if _looks_like_email(text):
         return "email"
-    if _HTML.search(text.lstrip()[:1024]):
+    markup = text.lstrip()
+    if markup.startswith(b"<") and _HTML.search(markup[:1024]):
         return "html"
     if b"\x00" in head:
         return None
