@@ -3,8 +3,10 @@ read back; the text and the map to the source agree with what was placed."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import shutil
 from email.message import EmailMessage
 from typing import Any
 
@@ -236,3 +238,76 @@ def test_a_folder_of_mixed_files_is_read_by_content_and_each_bad_one_says_why(
     assert "no page has a text layer" in lines[str(folder / "g.pdf")]["error"]
     assert all(lines[str(folder / n)]["error"].startswith("InputError: cannot read")
                for n in ("e.pdf", "f.bin", "g.pdf"))  # fmt: skip
+
+
+COMMON = ["invoice", "total", "paid", "order", "number", "date", "amount", "due", "name",
+          "street", "city", "account", "balance", "payment", "service", "price", "2041",
+          "1250", "Oslo", "Berlin", "ACME", "Lee"]  # fmt: skip
+
+
+@st.composite
+def scans(draw: Any) -> tuple[bytes, list[tuple[str, tuple[float, float, float, float]]]]:
+    """A white page image with lines of common words drawn at known places (PNG), and
+    each line's text and drawn box."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(FONT, draw(st.sampled_from([28, 36])))
+    image = Image.new("L", (1000, 60 + 70 * 5), 255)
+    pen = ImageDraw.Draw(image)
+    lines = []
+    for row in range(draw(st.integers(1, 5))):
+        text = " ".join(draw(st.lists(st.sampled_from(COMMON), min_size=1, max_size=4)))
+        x = draw(st.integers(20, 200))
+        y = 30 + 70 * row
+        pen.text((x, y), text, font=font, fill=0)
+        left, top, right, bottom = pen.textbbox((x, y), text, font=font)
+        lines.append((text, (left, top, right, bottom)))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue(), lines
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="apt install tesseract-ocr")
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scan=scans())
+def test_a_scan_reads_back_its_lines_with_boxes_where_they_were_drawn(
+    scan: tuple[bytes, list[tuple[str, tuple[float, float, float, float]]]],
+) -> None:
+    data, lines = scan
+    document = extract.load(data, name="scan.png")
+    assert document.kind == "image" and document.pages[0].unit == "px"
+    read = document.text.split("\n")
+    read = [line for line in read if line]
+    assert len(read) == len(lines), (read, lines)
+    at = 0
+    for (text, (left, top, right, bottom)), got in zip(lines, read, strict=True):
+        assert got == text  # common words in a clean font: read exactly
+        start = document.text.index(got, at)
+        at = start + len(got)
+        [box] = document.locate((start, at)).boxes
+        assert abs(box.x0 - left) <= 6 and abs(box.x1 - right) <= 6
+        assert abs(box.y0 - top) <= 8 and abs(box.y1 - bottom) <= 8
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="apt install tesseract-ocr")
+def test_a_pdf_page_without_a_text_layer_is_read_by_ocr_in_page_units() -> None:
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("RGB", (1240, 1754), "white")  # A4 at 150 dpi
+    pen = ImageDraw.Draw(image)
+    font = ImageFont.truetype(FONT, 40)
+    pen.text((100, 100), "Scanned invoice 2041", font=font, fill="black")
+    left, _, right, _ = pen.textbbox((100, 100), "Scanned invoice 2041", font=font)
+    out = io.BytesIO()
+    image.save(out, "PDF", resolution=150)
+    document = extract.load(out.getvalue())
+    assert document.kind == "pdf" and document.text == "Scanned invoice 2041"
+    [box] = document.locate((0, len(document.text))).boxes
+    points = 72 / 150
+    assert abs(box.x0 - left * points) < 3 and abs(box.x1 - right * points) < 3
+    with pytest.raises(extract.DocumentError, match="damaged or not an image"):
+        extract.load(b"\x89PNG\r\n\x1a\nbroken")
+    blank = io.BytesIO()
+    Image.new("L", (200, 100), 255).save(blank, "PNG")
+    with pytest.raises(extract.DocumentError, match="no text found"):
+        extract.load(blank.getvalue())

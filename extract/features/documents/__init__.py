@@ -71,6 +71,10 @@ def load(
         return read_email(data, name)
     if found == "text":
         return _read_text(data, name)
+    if found == "image":
+        from ._image import read_image
+
+        return read_image(data, name)
     raise DocumentError(f"{label}: reading {found} files is not supported yet")
 
 

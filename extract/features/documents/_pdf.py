@@ -12,9 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 from ._document import Box, Document, DocumentError, Page, TextBuilder
+from ._image import INSTALL, tesseract_ready
+
+OCR_DPI = 300  # pages without a text layer are rendered at this resolution for Tesseract
 
 
-def read_pdf(data: bytes, name: str | None = None, password: str | None = None) -> Document:
+def read_pdf(data: bytes, name: str | None = None, password: str | None = None,
+             ocr: bool = True) -> Document:  # fmt: skip
+    """The PDF's text layer; a page without one (a scan) is read with Tesseract when
+    ``ocr`` and Tesseract is installed, else left empty (an error if all are)."""
     import pypdfium2 as pdfium
 
     try:
@@ -24,7 +30,7 @@ def read_pdf(data: bytes, name: str | None = None, password: str | None = None) 
     try:
         builder = TextBuilder()
         pages: list[Page] = []
-        empty: list[int] = []
+        scans = 0
         for index in range(len(pdf)):
             page = pdf[index]
             width, height = page.get_size()
@@ -32,18 +38,30 @@ def read_pdf(data: bytes, name: str | None = None, password: str | None = None) 
             builder.break_line(blank=True)
             before = builder.length
             _read_page(page, index, height, builder)
-            if builder.length == before:
-                empty.append(index + 1)
+            if builder.length == before and ocr and _can_ocr():
+                from ._image import ocr_page
+
+                scans += 1
+                image = page.render(scale=OCR_DPI / 72).to_pil()
+                ocr_page(image, index, builder, scale=OCR_DPI / 72)
         if not pages:
             raise DocumentError(f"{name or 'the PDF'}: it has no pages")
         if not builder.length:
+            hint = "no text found on them by OCR" if scans else f"a scan needs OCR; {INSTALL}"
             raise DocumentError(
-                f"{name or 'the PDF'}: no page has a text layer ({len(pages)} page(s)); "
-                "a scan needs OCR"
+                f"{name or 'the PDF'}: no page has a text layer ({len(pages)} page(s)); {hint}"
             )
         return builder.build("pdf", name, pages, data)
     finally:
         pdf.close()
+
+
+def _can_ocr() -> bool:
+    try:
+        tesseract_ready()
+    except DocumentError:
+        return False
+    return True
 
 
 def _read_page(page: Any, index: int, height: float, builder: TextBuilder) -> None:
