@@ -204,6 +204,16 @@ def test_every_entry_point_takes_a_document(tmp_path: Any) -> None:
     outcomes = list(ex.run_many(dict[str, str], [document, ("b", document)], cache=False))
     assert [o.id for o in outcomes] == ["a.pdf", "b"] and all(o.ok for o in outcomes)
     assert str(document) == document.text == "Ann Lee\nOslo"
+    members = [extract.Extractor(ScriptedBackend([answer])) for _ in range(2)]
+    assert extract.Ensemble(members).run(dict[str, str], document).value == {"name": "Ann Lee"}
+    report = extract.evaluate(dict[str, str], [("a", document, {"name": "Ann Lee"})],
+                              {"s": extract.Extractor(ScriptedBackend([answer]))})  # fmt: skip
+    assert report.summary("s").micro.f1 == 1.0
+    loop = extract.Loop(dict[str, str], extract.Extractor(ScriptedBackend([answer] * 2)),
+                        tmp_path / "loop", retrain_every=0)  # fmt: skip
+    assert loop.suggest(document, "a").value == {"name": "Ann Lee"}
+    loop.answer("a", document, {"name": "Ann Lee"})
+    assert [a.text for a in loop.store.answers()] == [document.text]
 
 
 def test_a_folder_of_mixed_files_is_read_by_content_and_each_bad_one_says_why(

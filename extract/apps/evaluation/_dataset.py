@@ -19,6 +19,7 @@ from pydantic_core import to_jsonable_python
 from extract.core._errors import UsageError
 from extract.core._options import compile_target
 from extract.features.batch import json_lines
+from extract.features.documents import Document
 from extract.schemas import Invalid
 
 # Review answers whose gold is not a record to score against.
@@ -98,7 +99,8 @@ class Dataset:
 
     @classmethod
     def from_records(cls, records: Iterable[Any], target: Any) -> Dataset:
-        """``(id, text, gold)`` tuples or ``{"id", "text", "gold"}`` mappings."""
+        """``(id, text, gold)`` tuples or ``{"id", "text", "gold"}`` mappings; a text
+        may be an ``extract.Document``."""
         validate = _validator(target)
         docs = []
         for position, record in enumerate(records):
@@ -142,8 +144,10 @@ def jsonable_input(gold: Any) -> Any:
 
 def _document(row: Mapping[str, Any], where: str, fallback: str, validate: Any) -> GoldDocument:
     text, gold = row.get("text"), row.get("gold")
+    if isinstance(text, Document):
+        text = text.text  # gold spans are offsets into document.text
     if not isinstance(text, str):
-        raise UsageError(f'{where}: no "text" string')
+        raise UsageError(f'{where}: no "text" string (or extract.Document)')
     if "gold" not in row:
         raise UsageError(f'{where}: no "gold" record')
     ident = str(row.get("id", fallback))

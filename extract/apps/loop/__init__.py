@@ -40,6 +40,7 @@ from extract.core._errors import ExtractError, UsageError
 from extract.core._nearest import Nearest
 from extract.core._options import compile_target
 from extract.core._result import Candidate, Result
+from extract.features.documents import Document, Text
 from extract.features.ensemble import Ballot, vote
 from extract.schemas import Invalid
 
@@ -172,13 +173,17 @@ class Loop:
             out.append("vote")
         return out
 
-    def suggest(self, text: str, doc_id: str | None = None) -> Result[Any]:
+    def suggest(self, text: Text, doc_id: str | None = None) -> Result[Any]:
         """The suggestion for ``text``: each top-level field from the system that has
         scored best on it so far (``r.system``, ``r.systems``), every system's answer in
         ``r.candidates``. Never waits for a training. Raises the teacher's error when no
         system gives a record."""
+        if isinstance(text, Document):
+            text = text.text  # r.spans are offsets into document.text
         if not isinstance(text, str):
-            raise UsageError(f"suggest takes the document's text (a str), not {type(text)}")
+            raise UsageError(
+                f"suggest takes the document's text (a str or Document), not {type(text)}"
+            )
         started = time.perf_counter()
         if doc_id is not None and self.store.answered(doc_id):
             log.info("suggesting for %s, which is answered already", doc_id)
@@ -299,7 +304,7 @@ class Loop:
     def answer(
         self,
         doc_id: str,
-        text: str,
+        text: Text,
         value: Any,
         spans: Mapping[str, tuple[int, int]] | None = None,
     ) -> None:
@@ -307,8 +312,10 @@ class Loop:
         (start, end) in ``text``) are optional: training finds values in the text.
         Scores the suggestions made for this text, then starts a retraining in the
         background when ``retrain_every`` answers have come since the last."""
+        if isinstance(text, Document):
+            text = text.text
         if not isinstance(doc_id, str) or not isinstance(text, str):
-            raise UsageError("answer takes the document's id and text as str")
+            raise UsageError("answer takes the document's id (a str) and text (a str or Document)")
         from pydantic_core import to_jsonable_python
 
         checked = self.compiled.validate(json.dumps(to_jsonable_python(value, by_alias=True)))
