@@ -321,3 +321,43 @@ def test_a_pdf_page_without_a_text_layer_is_read_by_ocr_in_page_units() -> None:
     Image.new("L", (200, 100), 255).save(blank, "PNG")
     with pytest.raises(extract.DocumentError, match="no text found"):
         extract.load(blank.getvalue())
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    blocks=st.lists(
+        st.one_of(
+            st.tuples(st.just("p"), st.lists(WORD, min_size=1, max_size=4).map(" ".join)),
+            st.tuples(
+                st.just("table"),
+                st.lists(st.lists(WORD, min_size=2, max_size=2), min_size=1, max_size=3),
+            ),
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_a_word_file_reads_paragraphs_and_table_rows_in_order(blocks: list[Any]) -> None:
+    import docx
+
+    word = docx.Document()
+    expected = []
+    for kind, content in blocks:
+        if kind == "p":
+            word.add_paragraph(content)
+            expected.append((content, "p:nth-of-type("))
+        else:
+            table = word.add_table(rows=len(content), cols=2)
+            for r, row in enumerate(content):
+                for c, text in enumerate(row):
+                    table.cell(r, c).text = text
+                expected.append(("\t".join(row), "td:nth-of-type("))
+    out = io.BytesIO()
+    word.save(out)
+    document = extract.load(out.getvalue())
+    assert document.kind == "docx"
+    at = 0
+    for text, element in expected:
+        start = document.text.index(text, at)
+        at = start + len(text)
+        assert all(element in e for e in document.locate((start, at)).elements)

@@ -1,4 +1,5 @@
-"""Documents, not only strings: PDF, HTML, e-mail and plain text in, offsets back out.
+"""Documents, not only strings: PDF, HTML, e-mail, Word, images and plain text in,
+offsets back out.
 
 ``extract.load(path_or_bytes)`` reads a file into a ``Document``: its text, as a model
 reads it, and a map from each character back to where it came from (a box on a PDF
@@ -71,6 +72,11 @@ def load(
         return read_email(data, name)
     if found == "text":
         return _read_text(data, name)
+    if found == "docx":
+        _needs("docx", "Word files")
+        from ._docx import read_docx
+
+        return read_docx(data, name)
     if found == "image":
         from ._image import read_image
 
