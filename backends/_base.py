@@ -13,12 +13,27 @@ Role = Literal["system", "user", "assistant", "tool"]
 
 
 @dataclass(frozen=True)
+class Image:
+    """A picture sent with a message (a document's page): PNG or JPEG bytes."""
+
+    media_type: str  # "image/png" or "image/jpeg"
+    data: bytes = field(repr=False)
+
+    def base64(self) -> str:
+        import base64
+
+        return base64.b64encode(self.data).decode("ascii")
+
+
+@dataclass(frozen=True)
 class Message:
-    """One chat turn. ``call_id`` ties an assistant's tool call to the tool's answer."""
+    """One chat turn. ``call_id`` ties an assistant's tool call to the tool's answer;
+    ``images`` go with the text to models that read them (``Capabilities.images``)."""
 
     role: Role
     content: str
     call_id: str | None = None
+    images: tuple[Image, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -42,6 +57,8 @@ class Capabilities:
     # Streaming: an answer already told to the listener may be cut back (the local
     # decoder's loop guard), so what repeats earlier items may still be taken away.
     takes_back: bool = False
+    # Sends a message's images to the model (hosted vision models); others refuse them.
+    images: bool = False
 
 
 class Listener(Protocol):

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from ._anthropic_stream import Assembled
-from ._base import Capabilities, Completion, FinishReason, Message, ProviderFailure, Request
+from ._base import Capabilities, Completion, FinishReason, Image, Message, ProviderFailure, Request
 from ._exchange import Exchange, HostedCalls, read_within
 from ._hosted import client_options, plain_schemas, tool_name
 from ._streamed import acollect, collect
@@ -67,7 +67,7 @@ class AnthropicBackend(HostedCalls):
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities(strategies=("tools",), asynchronous=True)
+        return Capabilities(strategies=("tools",), asynchronous=True, images=True)
 
     def exchange(self, request: Request) -> Exchange:
         started = time.perf_counter()
@@ -153,6 +153,10 @@ class AnthropicBackend(HostedCalls):
         return sdk_failure(exc, sdk, sdk.AnthropicError, self._provider, self._secret)
 
 
+def _image_source(image: Image) -> dict[str, str]:
+    return {"type": "base64", "media_type": image.media_type, "data": image.base64()}
+
+
 def _messages(messages: tuple[Message, ...], name: str) -> list[dict[str, Any]]:
     """Anthropic's turns: the system prompt apart, tool calls and results as blocks."""
     out: list[dict[str, Any]] = []
@@ -174,6 +178,12 @@ def _messages(messages: tuple[Message, ...], name: str) -> list[dict[str, Any]]:
                 "is_error": True,
             }
             out.append({"role": "user", "content": [result]})
+        elif message.images:  # the pages first, then the text, as Anthropic advises
+            blocks: list[dict[str, Any]] = [
+                {"type": "image", "source": _image_source(image)} for image in message.images
+            ]
+            blocks.append({"type": "text", "text": message.content})
+            out.append({"role": "user", "content": blocks})
         else:
             role = "assistant" if message.role == "assistant" else "user"
             out.append({"role": role, "content": message.content})

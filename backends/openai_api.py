@@ -232,7 +232,7 @@ class OpenAIBackend(HostedCalls):
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities(strategies=self._strategies, asynchronous=True)
+        return Capabilities(strategies=self._strategies, asynchronous=True, images=True)
 
     @property
     def strategy(self) -> Strategy:
@@ -486,4 +486,10 @@ def _message(message: Message, strategy: Strategy, name: str) -> dict[str, Any]:
         }
         # Content as well as the call: some servers' chat templates need a string.
         return {"role": "assistant", "content": message.content, "tool_calls": [call]}
+    if message.images:  # text then the pages, as image parts (data URLs)
+        parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}]
+        for image in message.images:
+            url = f"data:{image.media_type};base64,{image.base64()}"
+            parts.append({"type": "image_url", "image_url": {"url": url}})
+        return {"role": message.role, "content": parts}
     return {"role": message.role, "content": message.content}

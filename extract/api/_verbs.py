@@ -30,6 +30,7 @@ from extract.features.batch import (
     with_progress,
 )
 from extract.features.documents import Document, Text
+from extract.features.documents._render import page_images
 from extract.features.streaming import (
     AsyncItems,
     ItemGate,
@@ -63,6 +64,8 @@ class Verbs:
 
     def _job(self, target: Any, text: Any, options: dict[str, Any]) -> Job:
         if isinstance(text, Document):
+            if options.get("images") == "pages":
+                options = {**options, "images": page_images(text)}
             text = text.text  # result.spans are offsets into document.text
         if not isinstance(text, str):
             raise UsageError(f"text must be a str or a Document, not {type(text).__name__}")

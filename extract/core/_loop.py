@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from extract.backends import (
     Backend,
     Completion,
     ContextWindowExceeded,
+    Image,
     ProviderFailure,
     Request,
     acomplete,
@@ -26,7 +27,13 @@ from extract.schemas import CompiledSchema, ConstraintReport, Invalid, grounded_
 
 from ._confidence import answer_confidence
 from ._drive import adrive, drive
-from ._errors import ContextWindowError, DeadlineExceededError, ExtractionError, ProviderError
+from ._errors import (
+    ContextWindowError,
+    DeadlineExceededError,
+    ExtractionError,
+    ProviderError,
+    UsageError,
+)
 from ._prompt import build_messages, repair_messages
 from ._repair import UnrepairableOutputError, repair_json
 from ._result import Attempt, Result, Usage
@@ -60,6 +67,8 @@ class Options:
     # Examples chosen per document from reviewed records (``_nearest.Nearest``); the
     # runner puts its pick in ``examples`` before the loop starts.
     nearest: Any = None
+    # Page images sent with the document to models that read them (hosted vision).
+    images: tuple[Image, ...] = ()
 
 
 # What a call ends in: the answer, or the failure the loop turns into the error.
@@ -168,6 +177,11 @@ def extraction_steps(
         target=target,
         prompt=options.prompt,
     )
+    if options.images:
+        if not backend.capabilities.images:
+            raise UsageError(f"{backend.name} reads no images: images= is for hosted vision models")
+        *before, document = messages
+        messages = (*before, replace(document, images=options.images))
     attempts: list[Attempt] = []
     usage = Usage()
     max_tokens = options.max_tokens

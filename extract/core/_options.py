@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from extract.backends import Image
 from extract.schemas import CompiledSchema, SchemaError, compile_schema
 
 from ._calibration import as_calibration
@@ -26,8 +27,29 @@ def compile_target(target: Any) -> CompiledSchema:
 OPTION_NAMES = (
     "max_retries", "temperature", "max_tokens", "instructions", "examples", "seed",
     "chunk_size", "chunk_overlap", "max_chunks", "prompt", "deadline", "min_confidence",
-    "calibration",
+    "calibration", "images",
 )  # fmt: skip
+
+
+def _images(given: Any) -> tuple[Image, ...]:
+    """``images=``: PNG or JPEG bytes or ``Image``\\ s, sent with the document."""
+    if given == "pages":
+        raise UsageError('images="pages" needs the document as an extract.Document (extract.load)')
+    if isinstance(given, bytes | Image):
+        given = (given,)
+    out = []
+    for item in given or ():
+        if isinstance(item, Image):
+            out.append(item)
+            continue
+        if isinstance(item, bytes):
+            media = "image/png" if item.startswith(b"\x89PNG") else None
+            media = media or ("image/jpeg" if item.startswith(b"\xff\xd8\xff") else None)
+            if media is not None:
+                out.append(Image(media, item))
+                continue
+        raise UsageError("images= takes PNG or JPEG bytes (or extract.backends.Image)")
+    return tuple(out)
 
 
 def check_deadline(deadline: object) -> float | None:
@@ -62,6 +84,7 @@ def parse_options(target: Any, options: dict[str, Any]) -> Options:
             "examples": () if nearest else tuple(_examples(target, given)),
             "nearest": nearest,
             "calibration": as_calibration(options.get("calibration")),
+            "images": _images(options.get("images", ())),
         }
     )
     if not isinstance(parsed.max_retries, int) or parsed.max_retries < 0:

@@ -8,7 +8,9 @@ their real exceptions. Every case ends in a typed value or in the right error.
 from __future__ import annotations
 
 import asyncio
+import base64
 import inspect
+import io
 import json
 import types
 from collections.abc import Callable
@@ -431,3 +433,55 @@ def test_a_spent_budget_is_truncation_whatever_the_finish_reason_says() -> None:
     result = openai_extractor(server).run(Person, "text", max_tokens=5)  # 5 tokens used
     assert result.attempts[0].truncated
     assert [b["max_completion_tokens"] for b in server.bodies] == [5, 10]
+
+
+def scanned_pdf() -> Any:
+    """A two-page PDF whose first page has text and the second is a picture."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    pages = [Image.new("RGB", (300, 200), "white"), Image.new("RGB", (300, 200), "gray")]
+    pages[0].save(out, "PDF", resolution=72, save_all=True, append_images=pages[1:])
+    return out.getvalue()
+
+
+def test_page_images_go_as_openai_image_parts_and_anthropic_image_blocks() -> None:
+    pytest.importorskip("pypdfium2")
+    from extract.features.documents import Document
+
+    pdf = scanned_pdf()
+    document = Document("Ada is 36.", "pdf", "a.pdf", source=pdf)
+    server = Server(chat('{"name": "Ada", "age": 36, "nickname": null}'))
+    result = openai_extractor(server).run(Person, document, images="pages")
+    assert result.value == Person(name="Ada", age=36)
+    [user] = [m for m in server.bodies[0]["messages"] if m["role"] == "user"]
+    text, *images = user["content"]
+    assert text == {"type": "text", "text": "Ada is 36."}
+    assert len(images) == 2 and all(p["type"] == "image_url" for p in images)
+    url = images[0]["image_url"]["url"]
+    assert url.startswith("data:image/png;base64,")
+    assert base64.b64decode(url.split(",", 1)[1]).startswith(b"\x89PNG")
+
+    png = base64.b64decode(url.split(",", 1)[1])
+    server = Server(message({"name": "Ada", "age": 36}))
+    anthropic_extractor(server).run(Person, "Ada is 36.", images=[png])
+    [user] = server.bodies[0]["messages"]
+    image, text = user["content"]
+    assert image == {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                                  "data": base64.b64encode(png).decode()}}  # fmt: skip
+    assert text == {"type": "text", "text": "Ada is 36."}
+
+
+def test_images_are_refused_where_they_cannot_go() -> None:
+    from extract.features.documents import Document
+    from extract.testing import ScriptedBackend
+
+    local = extract.Extractor(ScriptedBackend(['{"name": "Ada", "age": 36}']))
+    with pytest.raises(extract.UsageError, match="reads no images"):
+        local.run(Person, "Ada is 36.", images=[b"\x89PNG\r\n\x1a\n"])
+    with pytest.raises(extract.UsageError, match="PNG or JPEG"):
+        local.run(Person, "Ada is 36.", images=[b"GIF89a"])
+    with pytest.raises(extract.UsageError, match=r"extract\.Document"):
+        local.run(Person, "Ada is 36.", images="pages")
+    with pytest.raises(extract.UsageError, match="needs a PDF or an image"):
+        local.run(Person, Document("Ada is 36.", "html", source=b"<p>Ada</p>"), images="pages")
