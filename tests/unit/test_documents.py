@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 import extract
 from extract.features.documents import sniff
 from extract.testing import ScriptedBackend
+from tests.fault_counts import record
 
 WORD = st.text("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,€-", min_size=1,
                max_size=10)  # fmt: skip
@@ -131,9 +132,11 @@ def test_any_bytes_are_a_document_or_a_document_error(data: bytes) -> None:
         document = extract.load(data)
     except extract.DocumentError as exc:
         assert str(exc)
+        record("load-fuzz", inputs=1, faults=1, accounted=1)
         return
     assert document.text and document.kind in ("text", "html", "email", "pdf")
     document.text.encode("utf-8")
+    record("load-fuzz", inputs=1, faults=0, accounted=1)
 
 
 @st.composite
@@ -248,6 +251,7 @@ def test_a_folder_of_mixed_files_is_read_by_content_and_each_bad_one_says_why(
     assert "no page has a text layer" in lines[str(folder / "g.pdf")]["error"]
     assert all(lines[str(folder / n)]["error"].startswith("InputError: cannot read")
                for n in ("e.pdf", "f.bin", "g.pdf"))  # fmt: skip
+    record("run-documents", inputs=7, faults=3, accounted=len(lines))
 
 
 COMMON = ["invoice", "total", "paid", "order", "number", "date", "amount", "due", "name",
