@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from extract.features.documents import Document
+from extract.features.documents._render import page_images
+
 _STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em; color: #222; }
 .text { white-space: pre-wrap; overflow-wrap: anywhere; font: 14px/1.7 ui-monospace, monospace;
@@ -33,6 +36,9 @@ mark:empty { display: inline-block; width: 2px; height: 1.2em; vertical-align: t
 .swatch { display: inline-block; width: 1em; height: 1em; vertical-align: middle;
           margin-right: 4px; border-radius: 2px; }
 section { margin: 1.5em 0; }
+.sheet { position: relative; display: inline-block; border: 1px solid #ddd; }
+.sheet img { display: block; max-width: 100%; }
+.box { position: absolute; outline: 1px solid rgba(0, 0, 0, .5); }
 """
 
 # Light, distinct colours (Tableau 10), translucent so overlaps show darker.
@@ -62,14 +68,52 @@ class _Span:
     end: int
 
 
-def highlight(text: str, result: Any, title: str | None = None) -> str:
+def highlight(text: str | Document, result: Any, title: str | None = None) -> str:
     """A self-contained HTML page of ``text`` with every grounded value highlighted (one
     colour per field; hovering shows the JSON pointer). ``result``: an
-    ``extract.Result`` or its ``spans`` mapping (pointer -> (start, end))."""
+    ``extract.Result`` or its ``spans`` mapping (pointer -> (start, end)). A loaded PDF
+    or scan (``extract.load``) also shows each page holding a value, with the value's
+    boxes drawn on it."""
     spans = result if isinstance(result, Mapping) else getattr(result, "spans", None)
     if not isinstance(spans, Mapping):
         raise TypeError(f"highlight() takes a Result or a spans mapping, not {result!r}")
-    return highlight_spans(text, spans, title)
+    if not isinstance(text, Document):
+        return highlight_spans(text, spans, title)
+    checked = _checked(text.text, spans)
+    fields = _fields([checked])
+    body = [_text(text.text, checked, fields)]
+    if text.kind in ("pdf", "image") and text.source is not None:
+        body += _pages(text, checked, fields)
+    return _page(title if title is not None else "Grounded spans", fields, body)
+
+
+def _pages(document: Document, spans: list[_Span], fields: dict[str, tuple[int, int]]) -> list[str]:
+    """Each page that holds a span: its image with a box per line of each span, placed
+    in percentages of the page so the drawing scales with the image."""
+    boxes: dict[int, list[str]] = {}
+    for span in spans:
+        colour = fields[field_of(span.pointer)][0]
+        for box in document.locate((span.start, span.end)).boxes:
+            page = document.pages[box.page]
+            style = (
+                f"left:{100 * box.x0 / page.width:.3f}%;top:{100 * box.y0 / page.height:.3f}%;"
+                f"width:{100 * (box.x1 - box.x0) / page.width:.3f}%;"
+                f"height:{100 * (box.y1 - box.y0) / page.height:.3f}%"
+            )
+            pointer = escape_html(span.pointer)
+            boxes.setdefault(box.page, []).append(
+                f"<div class='box f{colour}' data-path='{pointer}' title='{pointer}' "
+                f"style='{style}'></div>"
+            )
+    if not boxes:
+        return []
+    images = page_images(document)
+    return [
+        f"<section class='page' data-page='{number + 1}'><h2>Page {number + 1}</h2>"
+        f"<div class='sheet'><img alt='page {number + 1}' src='data:{images[number].media_type};"
+        f"base64,{images[number].base64()}'>{''.join(drawn)}</div></section>"
+        for number, drawn in sorted(boxes.items())
+    ]
 
 
 def highlight_spans(

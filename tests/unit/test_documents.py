@@ -365,3 +365,36 @@ def test_a_word_file_reads_paragraphs_and_table_rows_in_order(blocks: list[Any])
         start = document.text.index(text, at)
         at = start + len(text)
         assert all(element in e for e in document.locate((start, at)).elements)
+
+
+def test_highlight_draws_each_values_boxes_on_its_page() -> None:
+    import base64
+    import re
+
+    from PIL import Image
+
+    pdf = write_pdf([[(20, 40, "Invoice 2041")], [(320, 100, "Total 12.50")]])
+    document = extract.load(pdf)
+    start = document.text.index("2041")
+    total = document.text.index("12.50")
+    spans = {"/number": (start, start + 4), "/total": (total, total + 5)}
+    page = extract.highlight(document, spans, title="scan")
+    sections = re.findall(r"<section class='page' data-page='(\d+)'>(.*?)</section>", page)
+    assert [number for number, _ in sections] == ["1", "2"]
+    for (number, section), pointer in zip(sections, ("/number", "/total"), strict=True):
+        source = re.search(r"src='data:image/png;base64,([^']+)'", section)
+        assert source is not None
+        image = Image.open(io.BytesIO(base64.b64decode(source.group(1))))
+        assert image.width / image.height == pytest.approx(PAGE[0] / PAGE[1], rel=0.01)
+        [drawn] = re.findall(
+            r"data-path='([^']+)' title='[^']+' style='left:([\d.]+)%;top:([\d.]+)%;"
+            r"width:([\d.]+)%;height:([\d.]+)%'", section)  # fmt: skip
+        [box] = document.locate(spans[pointer]).boxes
+        assert box.page == int(number) - 1 and drawn[0] == pointer
+        left, top, width, height = map(float, drawn[1:])
+        assert left == pytest.approx(100 * box.x0 / PAGE[0], abs=0.01)
+        assert top == pytest.approx(100 * box.y0 / PAGE[1], abs=0.01)
+        assert width == pytest.approx(100 * (box.x1 - box.x0) / PAGE[0], abs=0.01)
+        assert height == pytest.approx(100 * (box.y1 - box.y0) / PAGE[1], abs=0.01)
+    text_only = extract.highlight(document.text, spans)
+    assert "<img" not in text_only and "2041</mark>" in text_only
