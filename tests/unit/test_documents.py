@@ -398,3 +398,44 @@ def test_highlight_draws_each_values_boxes_on_its_page() -> None:
         assert height == pytest.approx(100 * (box.y1 - box.y0) / PAGE[1], abs=0.01)
     text_only = extract.highlight(document.text, spans)
     assert "<img" not in text_only and "2041</mark>" in text_only
+
+
+SHORT = ["the", "fund", "bank", "said", "rates", "rose", "in", "March", "after", "Oslo",
+         "data", "new", "plan", "for", "city", "board", "met", "on"]  # fmt: skip
+
+
+@st.composite
+def two_column_pages(draw: Any) -> tuple[list[tuple[float, float, str]], list[str]]:
+    """An article page: maybe a title across the page, two columns of prose lines
+    (five or six short words each; the right column may start lower or be shorter),
+    maybe a footer across the page; the cells drawn, and the lines in reading order."""
+    prose = st.lists(st.sampled_from(SHORT), min_size=5, max_size=6).map(" ".join)
+    shift = draw(st.integers(0, 2))  # right column's first line, in lines below the left's
+    # At least three lines with text in both columns: fewer is not told from a table.
+    left = draw(st.lists(prose, min_size=3 + shift, max_size=8))
+    right = draw(st.lists(prose, min_size=3, max_size=8))
+    cells, order = [], []
+    if draw(st.booleans()):
+        title = "Rates rose in March across the city after the board met on the plan today"
+        cells.append((40.0, 30.0, title))
+        order.append(title)
+    cells += [(40.0, 60.0 + 14 * n, text) for n, text in enumerate(left)]
+    cells += [(330.0, 60.0 + 14 * (n + shift), text) for n, text in enumerate(right)]
+    order += left + right
+    if draw(st.booleans()):
+        footer = "Printed by the city board for the fund and the bank in Oslo on new data"
+        bottom = 60.0 + 14 * max(len(left), len(right) + shift) + 20
+        cells.append((40.0, bottom, footer))
+        order.append(footer)
+    return draw(st.permutations(cells)), order
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(page=two_column_pages())
+def test_columns_of_prose_are_read_one_after_the_other(
+    page: tuple[list[tuple[float, float, str]], list[str]],
+) -> None:
+    cells, order = page
+    document = extract.load(write_pdf([cells]))
+    read = [line for line in document.text.split("\n") if line]
+    assert read == order, document.text

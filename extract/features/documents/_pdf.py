@@ -13,6 +13,7 @@ from typing import Any
 
 from ._document import Box, Document, DocumentError, Page, TextBuilder
 from ._image import INSTALL, tesseract_ready
+from ._layout import lines_of, reading_order
 
 OCR_DPI = 300  # pages without a text layer are rendered at this resolution for Tesseract
 
@@ -65,19 +66,20 @@ def _can_ocr() -> bool:
 
 
 def _read_page(page: Any, index: int, height: float, builder: TextBuilder) -> None:
-    """The page's characters as lines in reading order: top to bottom, each left to
-    right, spaces where the gaps are, a tab where a gap is wide (table columns), and a
-    blank line where the gap between lines is. PDFium's own order is the order the
-    content stream drew in, which need not be the order a reader reads."""
+    """The page's characters as lines in reading order (``_layout``: top to bottom, each
+    left to right, columns of prose one after another), spaces where the gaps are, a tab
+    where a gap is wide (table cells), and a blank line where the gap between lines is,
+    or a column starts. PDFium's own order is the order the content stream drew in,
+    which need not be the order a reader reads."""
     glyphs = _glyphs(page, index, height)
-    lines = _lines(glyphs)
+    lines = reading_order(lines_of(glyphs))
     previous: Box | None = None
     for line in lines:
         top = min(box.y0 for _, box in line)
         bottom = max(box.y1 for _, box in line)
         if previous is not None:
-            gap = top - previous.y1
-            builder.break_line(blank=gap > 0.8 * (previous.y1 - previous.y0))
+            gap = top - previous.y1  # negative: the next column starts higher up
+            builder.break_line(blank=gap > 0.8 * (previous.y1 - previous.y0) or gap < 0)
         text: list[str] = []
         boxes: list[Box | None] = []
         size = bottom - top
@@ -128,25 +130,6 @@ def _glyphs(page: Any, index: int, height: float) -> list[tuple[str, Box]]:
         return out
     finally:
         textpage.close()
-
-
-def _lines(glyphs: list[tuple[str, Box]]) -> list[list[tuple[str, Box]]]:
-    """Glyphs grouped into lines (vertical overlap of at least half the smaller
-    height), lines top to bottom, each left to right."""
-    lines: list[tuple[Box, list[tuple[str, Box]]]] = []
-    for glyph in sorted(glyphs, key=lambda g: (g[1].y0 + g[1].y1) / 2):
-        box = glyph[1]
-        for n in range(len(lines) - 1, max(-1, len(lines) - 4), -1):
-            band, members = lines[n]
-            overlap = min(band.y1, box.y1) - max(band.y0, box.y0)
-            if overlap >= 0.5 * min(band.y1 - band.y0, box.y1 - box.y0):
-                lines[n] = (band.union(box), members)
-                members.append(glyph)
-                break
-        else:
-            lines.append((box, [glyph]))
-    lines.sort(key=lambda line: line[0].y0)
-    return [sorted(members, key=lambda g: g[1].x0) for _, members in lines]
 
 
 def _why(exc: Exception) -> str:
