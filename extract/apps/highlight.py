@@ -36,6 +36,8 @@ mark:empty { display: inline-block; width: 2px; height: 1.2em; vertical-align: t
 .swatch { display: inline-block; width: 1em; height: 1em; vertical-align: middle;
           margin-right: 4px; border-radius: 2px; }
 section { margin: 1.5em 0; }
+"""
+_SHEET = """
 .sheet { position: relative; display: inline-block; border: 1px solid #ddd; }
 .sheet img { display: block; max-width: 100%; }
 .box { position: absolute; outline: 1px solid rgba(0, 0, 0, .5); }
@@ -85,6 +87,17 @@ def highlight(text: str | Document, result: Any, title: str | None = None) -> st
     if text.kind in ("pdf", "image") and text.source is not None:
         body += _pages(text, checked, fields)
     return _page(title if title is not None else "Grounded spans", fields, body)
+
+
+def page_sections(document: Document, spans: Mapping[str, tuple[int, int]]) -> str:
+    """The pages of a loaded PDF or scan that hold a span, with the spans' boxes drawn,
+    coloured as ``marked_text`` colours the same spans (its own style rules included);
+    "" for other documents or when no span has a box."""
+    if document.kind not in ("pdf", "image") or document.source is None:
+        return ""
+    checked = _checked(document.text, spans)
+    sections = _pages(document, checked, _fields([checked]))
+    return f"<style>{_SHEET}</style>" + "".join(sections) if sections else ""
 
 
 def _pages(document: Document, spans: list[_Span], fields: dict[str, tuple[int, int]]) -> list[str]:
@@ -212,7 +225,7 @@ def _page(title: str, fields: dict[str, tuple[int, int]], body: list[str]) -> st
     return "\n".join(
         [
             "<!doctype html><html><head><meta charset='utf-8'>",
-            f"<title>{escape_html(title)}</title><style>{_STYLE}{colours}</style></head><body>",
+            f"<title>{escape_html(title)}</title><style>{_STYLE}{_SHEET}{colours}</style></head><body>",
             f"<h1>{escape_html(title)}</h1>",
             f"<ul class='legend'>{legend}</ul>" if legend else "<p class='legend'>No spans.</p>",
             *body,

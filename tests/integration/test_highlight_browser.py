@@ -20,6 +20,7 @@ import pytest
 from hypothesis import given, settings
 from playwright.sync_api import Page, Request, sync_playwright
 
+import extract
 from extract.apps.highlight import highlight, highlight_documents
 from tests.unit.test_highlight import documents
 
@@ -203,3 +204,38 @@ def test_generated_spans_in_chromium(
     _load(browser_page, site, highlight(text, spans))
     (found,) = _read(browser_page, [("div.text", list(spans))])
     _check(found, text, spans)
+
+
+def test_a_pdfs_page_shows_each_values_box_over_its_words_in_chromium(
+    browser_page: Page, site: _Site
+) -> None:
+    """The page image loads from its data URL, and each box covers the part of the
+    image where PDFium placed the value, at whatever width the browser lays it out."""
+    fpdf = pytest.importorskip("fpdf")
+    pytest.importorskip("pypdfium2")
+    pdf = fpdf.FPDF(unit="pt", format=(400, 300))
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=14)
+    pdf.text(30, 50, "Invoice 2041")
+    pdf.text(200, 240, "Total 12.50")
+    document = extract.load(bytes(pdf.output()))
+    total = document.text.index("12.50")
+    spans = {"/number": (8, 12), "/total": (total, total + 5)}
+    asked = _load(browser_page, site, highlight(document, spans, title="pdf"))
+    assert [url for url in asked if not url.endswith("/favicon.ico")] == [site.url]
+    drawn = browser_page.evaluate(
+        """() => {
+          const img = document.querySelector('.sheet img').getBoundingClientRect();
+          const loaded = document.querySelector('.sheet img').naturalWidth;
+          return {loaded, boxes: [...document.querySelectorAll('.box')].map(b => {
+            const r = b.getBoundingClientRect();
+            return [b.dataset.path, (r.left - img.left) / img.width, (r.top - img.top) / img.height,
+                    (r.right - img.left) / img.width, (r.bottom - img.top) / img.height];
+          })};
+        }"""
+    )
+    assert drawn["loaded"] > 0
+    for path, left, top, right, bottom in drawn["boxes"]:
+        [box] = document.locate(spans[path]).boxes
+        expected = (box.x0 / 400, box.y0 / 300, box.x1 / 400, box.y1 / 300)
+        assert (left, top, right, bottom) == pytest.approx(expected, abs=0.01), path

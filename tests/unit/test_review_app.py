@@ -293,3 +293,35 @@ def test_documents_can_be_offered_least_sure_first(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="order"):
         Review(Order, items, store, order="random")
     store.close()
+
+
+def test_a_pdf_input_shows_its_page_with_the_values_boxes(tmp_path: Path) -> None:
+    pytest.importorskip("pypdfium2")
+    fpdf = pytest.importorskip("fpdf")
+
+    class Receipt(BaseModel):
+        shop: str
+
+    pdf = fpdf.FPDF(unit="pt", format=(300, 200))
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=12)
+    pdf.text(20, 40, "Receipt from Corner Shop")
+    source = tmp_path / "receipt.pdf"
+    source.write_bytes(bytes(pdf.output()))
+    text = extract.load(source).text
+    start = text.index("Corner Shop")
+    row = {"id": str(source), "text": text, "value": {"shop": "Corner Shop"},
+           "spans": {"/shop": [start, start + 11]}}  # fmt: skip
+    items = load_items(write(tmp_path / "pred.jsonl", [row, {**row, "id": "elsewhere"}]))
+    store = Store(tmp_path / "db.sqlite", tmp_path / "reviewed.jsonl")
+    store.add(items)
+    with TestClient(
+        create_app(Review(Receipt, items, store), allowed_hosts=["testserver"])
+    ) as client:
+        page = client.get("/")
+        assert "<img alt='page 1' src='data:image/png;base64," in page.text
+        assert "<div class='box f0' data-path='/shop'" in page.text
+        assert "img-src data:" in page.headers["content-security-policy"]
+        other = client.get("/doc/1")  # an id that names no file: the text alone
+        assert other.status_code == 200 and "<img" not in other.text
+    store.close()

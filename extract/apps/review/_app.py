@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import secrets
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -32,8 +34,9 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from extract.apps.highlight import marked_text
-from extract.core._errors import UsageError
+from extract.apps.highlight import marked_text, page_sections
+from extract.core._errors import DocumentError, UsageError
+from extract.features.documents import Document, load, sniff
 from extract.schemas import FieldNode as Node
 from extract.schemas import error_pointer, field_tree
 
@@ -43,6 +46,8 @@ from ._load import Item
 from ._page import Page, render_done, render_page
 from ._store import Conflict, Store
 from ._submit import read_form
+
+log = logging.getLogger("extract.review")
 
 if TYPE_CHECKING:
     from extract.apps.loop import Loop
@@ -71,6 +76,7 @@ class Review:
             raise UsageError(f"order must be one of {list(ORDERS)}, not {order!r}")
         self.target = target
         self.items = list(items)
+        self._sources: dict[int, Document | None] = {}  # position -> the PDF or scan
         self.store = store
         self.threshold = threshold
         self.loop = loop
@@ -127,6 +133,7 @@ class Review:
             (score, pointer) for pointer, score in item.confidence.items() if score < self.threshold
         )
         text_html, colours = marked_text(item.text, item.spans)
+        text_html += self._pages(item)
         return Page(
             title=f"{item.id} ({position + 1}/{total}) - review",
             position=position,
@@ -143,6 +150,14 @@ class Review:
             notices=tuple(notes),
             check_first=tuple((key_of(p), p, score) for score, p in low),
         )
+
+    def _pages(self, item: Item) -> str:
+        """The page images with the values' boxes, when the item's id names the PDF or
+        scan its text was read from (``extract run --input invoices/``)."""
+        if item.position not in self._sources:
+            self._sources[item.position] = _source(item)
+        document = self._sources[item.position]
+        return "" if document is None else page_sections(document, item.spans)
 
     def _shown(
         self, item: Item, answer: str | None, gold: Any, notes: list[tuple[str, bool]]
@@ -350,6 +365,19 @@ def _plain(text: str, status: int) -> Response:
     return _secured(PlainTextResponse(text, status_code=status), nonce="")
 
 
+def _source(item: Item) -> Document | None:
+    """The PDF or scan at the path the item's id names, if its text is the item's."""
+    path = Path(item.id)
+    try:
+        if not path.is_file() or sniff(path.read_bytes()[:8192]) not in ("pdf", "image"):
+            return None
+        document = load(path)
+    except (OSError, DocumentError) as exc:
+        log.info("no page images for %s: %s", item.id, exc)
+        return None
+    return document if document.text == item.text else None
+
+
 def _html(page: Page, status: int = 200) -> Response:
     nonce = secrets.token_urlsafe(16)
     return _secured(HTMLResponse(render_page(page, nonce), status_code=status), nonce)
@@ -359,7 +387,7 @@ def _secured(response: Response, nonce: str) -> Response:
     script = f"'nonce-{nonce}'" if nonce else "'none'"
     response.headers["Content-Security-Policy"] = (
         f"default-src 'none'; script-src {script}; style-src 'unsafe-inline'; "
-        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+        "img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     )
     response.headers["Cache-Control"] = "no-store"  # back and reload show what is saved
     response.headers["X-Content-Type-Options"] = "nosniff"
