@@ -439,3 +439,25 @@ def test_columns_of_prose_are_read_one_after_the_other(
     document = extract.load(write_pdf([cells]))
     read = [line for line in document.text.split("\n") if line]
     assert read == order, document.text
+
+
+def test_run_many_places_each_grounded_value_in_the_file() -> None:
+    from pydantic import BaseModel
+
+    from extract.features.batch import outcome_line
+
+    class Named(BaseModel):
+        name: extract.Quote
+        city: str
+
+    document = extract.load(write_pdf([[(20, 40, "Ann Lee"), (20, 54, "Oslo")]]), name="a.pdf")
+    answer = json.dumps({"name": "Ann Lee", "city": "Oslo"})
+    ex = extract.Extractor(ScriptedBackend([answer]))
+    [outcome] = list(ex.run_many(Named, [document], cache=False))
+    assert outcome.result is not None and outcome.result.spans["/name"] == (0, 7)
+    [box] = document.locate((0, 7)).boxes
+    expected = [box.page, *(round(v, 2) for v in (box.x0, box.y0, box.x1, box.y1))]
+    assert outcome.locations == {"/name": {"boxes": [expected], "elements": []}}
+    assert outcome_line(outcome, Named)["locations"] == outcome.locations
+    [plain] = list(ex.run_many(Named, [("b", "Ann Lee\nOslo")], cache=False))
+    assert plain.locations is None  # a plain text has no file to place it in

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
 
 from extract.backends import Backend
+from extract.core._errors import ExtractError
 from extract.core._loop import Options
 from extract.core._result import Result, Usage
 from extract.core._runner import Job, Runner
@@ -35,6 +36,8 @@ T = TypeVar("T")
 class Document:
     id: str
     text: str
+    # The loaded file the text came from (``extract.load``), whose map places spans.
+    source: Loaded | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,9 @@ class Outcome(Generic[T]):
     message: str | None = None
     cached: bool = False
     seconds: float = 0.0
+    # Where each span stands in the source file: pointer -> {"boxes": [[page, x0, y0,
+    # x1, y1], ...], "elements": [...]} (a PDF, scan, HTML page, e-mail or Word file).
+    locations: dict[str, dict[str, list[Any]]] | None = None
 
     @classmethod
     def failed(
@@ -103,7 +109,24 @@ def outcome_line(outcome: Outcome[Any], target: Any) -> dict[str, Any]:
         **({"uncertain": list(result.uncertain)} if result.uncertain else {}),
         **({"retries": result.retries} if result.candidates else {}),
         **({"fallback": result.fallback} if result.fallback else {}),
+        **({"locations": outcome.locations} if outcome.locations else {}),
     }
+
+
+def locations(source: Loaded | None, result: Result[Any]) -> dict[str, dict[str, list[Any]]] | None:
+    """Each span's place in the file the text was loaded from (see ``Outcome``)."""
+    if source is None or source.kind == "text" or not result.spans:
+        return None
+    out: dict[str, dict[str, list[Any]]] = {}
+    for pointer, span in result.spans.items():
+        try:
+            where = source.locate(span)
+        except ExtractError:  # a span past the text: nothing to place
+            continue
+        boxes = [[b.page, round(b.x0, 2), round(b.y0, 2), round(b.x1, 2), round(b.y1, 2)]
+                 for b in where.boxes]  # fmt: skip
+        out[pointer] = {"boxes": boxes, "elements": list(where.elements)}
+    return out or None
 
 
 def documents(inputs: Iterable[Any], kind: str = "UsageError") -> Iterator[Document | Outcome[Any]]:
@@ -130,6 +153,9 @@ def documents(inputs: Iterable[Any], kind: str = "UsageError") -> Iterator[Docum
             ident, text, where = str(item.get("id", position)), item.get("text"), item.get("where")
         elif isinstance(item, Loaded):
             ident, text = item.name or str(position), item
+        source = text if isinstance(text, Loaded) else None
+        if isinstance(item, Mapping) and isinstance(item.get("source"), Loaded):
+            source = item["source"]
         if isinstance(text, Loaded):
             text = text.text  # outcomes' spans are offsets into document.text
         place = str(where) if where is not None else f"input {position}"
@@ -142,7 +168,7 @@ def documents(inputs: Iterable[Any], kind: str = "UsageError") -> Iterator[Docum
             found = type(text).__name__ if text is not None else type(item).__name__
             yield Outcome.failed(ident, kind, f"{place} has no text ({found})")
             continue
-        yield Document(ident, text)
+        yield Document(ident, text, source)
 
 
 def open_cache(cache: bool | str | Path | ResultCache | None) -> ResultCache | None:
@@ -236,7 +262,8 @@ class Batch:
             self.store(doc, result)
         except Exception as exc:  # one bad document never stops the run
             return Outcome.of_exception(doc.id, exc, time.perf_counter() - started)
-        return Outcome(doc.id, result=result, seconds=time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        return Outcome(doc.id, result, seconds=seconds, locations=locations(doc.source, result))
 
     async def arun(self, doc: Document) -> Outcome[Any]:
         started = time.perf_counter()
@@ -247,7 +274,8 @@ class Batch:
             self.store(doc, result)
         except Exception as exc:
             return Outcome.of_exception(doc.id, exc, time.perf_counter() - started)
-        return Outcome(doc.id, result=result, seconds=time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        return Outcome(doc.id, result, seconds=seconds, locations=locations(doc.source, result))
 
 
 def _limiting(limit: RateLimit) -> Callable[[Backend], Backend]:

@@ -89,7 +89,7 @@ def _file_record(path: str) -> dict[str, Any] | Outcome[Any]:
         document = load(path, name=path)
     except DocumentError as exc:
         return _bad(path, f"cannot read {path}: {str(exc).removeprefix(path + ': ')}")
-    return {"id": path, "text": document.text, "where": path}
+    return {"id": path, "text": document.text, "where": path, "source": document}
 
 
 def json_lines(lines: Iterable[bytes | str]) -> Iterator[tuple[int, Any, str | None]]:
