@@ -123,6 +123,8 @@ def test_unreadable_documents_are_clear_errors(tmp_path: Any) -> None:
     with pytest.raises(extract.DocumentError, match="a folder"):
         extract.load(tmp_path)
     assert issubclass(extract.DocumentError, extract.InputError)
+    deep = extract.load(b"<div>" * 5000 + b"deep text" + b"</div>" * 5000)  # past recursion
+    assert deep.text == "deep text" and deep.locate((0, 4)).elements[0].count("div") == 5000
 
 
 @settings(max_examples=200, deadline=None)

@@ -8,6 +8,8 @@ it gives no map from its text back to the elements, which a grounded value needs
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ._document import Document, DocumentError, TextBuilder
@@ -31,7 +33,7 @@ def read_html(data: bytes | str, name: str | None = None) -> Document:
     builder = TextBuilder()
     title = tree.css_first("head > title")
     if title is not None and title.text(deep=True).strip():
-        _text(builder, title.text(deep=True), "html > head > title", pre=False)
+        _text(builder, title.text(deep=True), lambda: "html > head > title", pre=False)
         builder.break_line(blank=True)
     body = tree.body if tree.body is not None else tree.root
     if body is not None:
@@ -42,51 +44,71 @@ def read_html(data: bytes | str, name: str | None = None) -> Document:
     return builder.build("html", name, (), source)
 
 
-def _walk(builder: TextBuilder, node: Any, path: str, pre: bool) -> None:
-    counts: dict[str, int] = {}
-    first_cell = True
-    for child in node.iter(include_text=True):
+def _walk(builder: TextBuilder, root: Any, path: str, pre: bool) -> None:
+    """The text under ``root`` in document order. A stack, not recursion (a page may
+    nest elements deeper than Python's recursion limit), and each element's path is
+    joined only when text needs it (held whole in every frame, a deep page's paths
+    would take memory quadratic in its depth)."""
+    # Each frame: the node's children still to read, its own path step, whether inside
+    # <pre>, its children's counts per tag (for :nth-of-type), whether a table cell
+    # came yet, and the node's tag (its line break is written when it ends).
+    stack: list[tuple[Iterator[Any], str, bool, dict[str, int], list[bool], str | None]] = [
+        (root.iter(include_text=True), path, pre, {}, [False], None)
+    ]
+
+    def here(step: str | None = None) -> str:
+        return " > ".join([frame[1] for frame in stack] + ([step] if step else []))
+
+    while stack:
+        children, _, pre, counts, cell_seen, closing = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            if closing in PARAGRAPHS:
+                builder.break_line(blank=True)
+            elif closing in BLOCKS:
+                builder.break_line()
+            continue
         tag = child.tag
         if tag == "-text":
-            _text(builder, child.text(deep=False), path, pre)
+            _text(builder, child.text(deep=False), here, pre)
             continue
         if not isinstance(tag, str) or tag.startswith("-") or tag in SKIPPED:
             continue
         counts[tag] = counts.get(tag, 0) + 1
-        child_path = f"{path} > {tag}:nth-of-type({counts[tag]})"
+        step = f"{tag}:nth-of-type({counts[tag]})"
         if tag in PARAGRAPHS:
             builder.break_line(blank=True)
         elif tag in BLOCKS:
             builder.break_line()
         elif tag in CELLS:
-            if not first_cell:
+            if cell_seen[0]:
                 builder.add("\t")
                 builder.unspace()
-            first_cell = False
+            cell_seen[0] = True
         if tag == "br":
             builder.break_line(force=True)
             continue
         if tag == "img" and child.attributes.get("alt"):
-            _text(builder, str(child.attributes["alt"]), child_path, pre)
+            # An image's alt text stands for the image itself.
+            _text(builder, str(child.attributes["alt"]), functools.partial(here, step), pre)
             continue
-        _walk(builder, child, child_path, pre or tag in ("pre", "textarea"))
-        if tag in PARAGRAPHS:
-            builder.break_line(blank=True)
-        elif tag in BLOCKS:
-            builder.break_line()
+        inner = pre or tag in ("pre", "textarea")
+        stack.append((child.iter(include_text=True), step, inner, {}, [False], tag))
 
 
-def _text(builder: TextBuilder, text: str, path: str, pre: bool) -> None:
+def _text(builder: TextBuilder, text: str, path: Callable[[], str], pre: bool) -> None:
     """A text node: as written inside <pre>, else with its runs of white space as one
     space, written only between words (not at a line's start or end)."""
     if pre:
-        builder.add(text, element=path)
+        if text:
+            builder.add(text, element=path())
         return
     words = text.split()
     if text[:1].isspace():
         builder.space()
     if words:
-        builder.add(" ".join(words), element=path)
+        builder.add(" ".join(words), element=path())
         if text[-1:].isspace():
             builder.space()
 
