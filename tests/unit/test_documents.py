@@ -169,13 +169,20 @@ def test_html_text_keeps_each_text_in_order_with_its_element(
     html, expected = page
     document = extract.load(html.encode())
     assert document.kind == "html"
-    at = 0
-    for words, kind in expected:
-        start = document.text.index(words, at)
-        at = start + len(words)
-        [element] = document.locate((start, at)).elements
+    for (_, kind), elements in zip(expected, elements_in_order(document, expected), strict=True):
+        [element] = elements
         assert element.split(" > ")[-1].startswith(f"{kind}:nth-of-type(")
     assert "  " not in document.text and "\n\n\n" not in document.text
+
+
+def elements_in_order(document: Any, expected: list[tuple[str, str]]) -> list[tuple[str, ...]]:
+    """The elements holding each expected text, found in the document's text in order."""
+    at, out = 0, []
+    for text, _ in expected:
+        start = document.text.index(text, at)
+        at = start + len(text)
+        out.append(document.locate((start, at)).elements)
+    return out
 
 
 def test_an_email_reads_as_its_headers_and_body() -> None:
@@ -362,11 +369,8 @@ def test_a_word_file_reads_paragraphs_and_table_rows_in_order(blocks: list[Any])
     word.save(out)
     document = extract.load(out.getvalue())
     assert document.kind == "docx"
-    at = 0
-    for text, element in expected:
-        start = document.text.index(text, at)
-        at = start + len(text)
-        assert all(element in e for e in document.locate((start, at)).elements)
+    for (_, element), found in zip(expected, elements_in_order(document, expected), strict=True):
+        assert found and all(element in e for e in found)
 
 
 def test_highlight_draws_each_values_boxes_on_its_page() -> None:
