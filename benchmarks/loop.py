@@ -58,6 +58,8 @@ from tests.corpus.synthetic_news import news_items
 
 SYSTEMS = ("typing", "teacher", "nearest", "student", "vote", "loop")
 MADE = SYSTEMS[1:]  # the systems that suggest
+COLOURS = dict(zip(SYSTEMS, ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple",
+                             "tab:brown"), strict=True))  # fmt: skip
 
 
 def documents(task: str, n: int) -> tuple[Any, list[dict[str, Any]]]:
@@ -295,8 +297,9 @@ def plot(runs: list[dict[str, Any]], path: str) -> None:
             for r in run["rows"]:
                 total += r[system]
                 curve.append(total)
-            ax.plot(range(1, len(curve) + 1), curve, label=names[system])
-        ax.set_title(f"{run['task']}: cumulative review work")
+            ax.plot(range(1, len(curve) + 1), curve, label=names[system], color=COLOURS[system])
+        older = "" if "vote" in run["rows"][0] else " (a run before the vote and warm starts)"
+        ax.set_title(f"{run['task']}: cumulative review work{older}", fontsize=10)
         ax.set_xlabel("documents reviewed")
         ax.set_ylabel("leaf values added, deleted or changed")
         ax.legend()
