@@ -216,6 +216,8 @@ def test_every_entry_point_takes_a_document(tmp_path: Any) -> None:
     outcomes = list(ex.run_many(dict[str, str], [document, ("b", document)], cache=False))
     assert [o.id for o in outcomes] == ["a.pdf", "b"] and all(o.ok for o in outcomes)
     assert str(document) == document.text == "Ann Lee\nOslo"
+    *_, streamed = extract.Extractor(ScriptedBackend([answer])).stream(dict[str, str], document)
+    assert isinstance(streamed, extract.Result) and streamed.value == {"name": "Ann Lee"}
     members = [extract.Extractor(ScriptedBackend([answer])) for _ in range(2)]
     assert extract.Ensemble(members).run(dict[str, str], document).value == {"name": "Ann Lee"}
     report = extract.evaluate(dict[str, str], [("a", document, {"name": "Ann Lee"})],
@@ -467,3 +469,17 @@ def test_run_many_places_each_grounded_value_in_the_file() -> None:
     assert outcome_line(outcome, Named)["locations"] == outcome.locations
     [plain] = list(ex.run_many(Named, [("b", "Ann Lee\nOslo")], cache=False))
     assert plain.locations is None  # a plain text has no file to place it in
+
+
+def test_without_tesseract_a_scan_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import Image
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    page = io.BytesIO()
+    Image.new("L", (200, 100), 255).save(page, "PNG")
+    with pytest.raises(extract.DocumentError, match="apt install tesseract-ocr"):
+        extract.load(page.getvalue())
+    scan = io.BytesIO()
+    Image.new("RGB", (200, 100), "white").save(scan, "PDF")
+    with pytest.raises(extract.DocumentError, match=r"a scan needs OCR.*apt install tesseract-ocr"):
+        extract.load(scan.getvalue())
