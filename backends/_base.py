@@ -24,6 +24,15 @@ class Image:
 
         return base64.b64encode(self.data).decode("ascii")
 
+    @classmethod
+    def of(cls, data: bytes) -> Image | None:
+        """PNG or JPEG bytes as an ``Image`` (type from the magic number), else None."""
+        if data.startswith(b"\x89PNG\r\n\x1a\n"):
+            return cls("image/png", data)
+        if data.startswith(b"\xff\xd8\xff"):
+            return cls("image/jpeg", data)
+        return None
+
 
 @dataclass(frozen=True)
 class Message:

@@ -42,12 +42,10 @@ def _images(given: Any) -> tuple[Image, ...]:
         if isinstance(item, Image):
             out.append(item)
             continue
-        if isinstance(item, bytes):
-            media = "image/png" if item.startswith(b"\x89PNG") else None
-            media = media or ("image/jpeg" if item.startswith(b"\xff\xd8\xff") else None)
-            if media is not None:
-                out.append(Image(media, item))
-                continue
+        image = Image.of(item) if isinstance(item, bytes) else None
+        if image is not None:
+            out.append(image)
+            continue
         raise UsageError("images= takes PNG or JPEG bytes (or extract.backends.Image)")
     return tuple(out)
 

@@ -76,7 +76,7 @@ class Review:
             raise UsageError(f"order must be one of {list(ORDERS)}, not {order!r}")
         self.target = target
         self.items = list(items)
-        self._sources: dict[int, Document | None] = {}  # position -> the PDF or scan
+        self._pages_html: dict[int, str] = {}  # position -> its page images, or ""
         self.store = store
         self.threshold = threshold
         self.loop = loop
@@ -153,11 +153,13 @@ class Review:
 
     def _pages(self, item: Item) -> str:
         """The page images with the values' boxes, when the item's id names the PDF or
-        scan its text was read from (``extract run --input invoices/``)."""
-        if item.position not in self._sources:
-            self._sources[item.position] = _source(item)
-        document = self._sources[item.position]
-        return "" if document is None else page_sections(document, item.spans)
+        scan its text was read from (``extract run --input invoices/``); rendered once
+        per item (its spans do not change), not on every view."""
+        if item.position not in self._pages_html:
+            document = _source(item)
+            shown = "" if document is None else page_sections(document, item.spans)
+            self._pages_html[item.position] = shown
+        return self._pages_html[item.position]
 
     def _shown(
         self, item: Item, answer: str | None, gold: Any, notes: list[tuple[str, bool]]
@@ -369,9 +371,12 @@ def _source(item: Item) -> Document | None:
     """The PDF or scan at the path the item's id names, if its text is the item's."""
     path = Path(item.id)
     try:
-        if not path.is_file() or sniff(path.read_bytes()[:8192]) not in ("pdf", "image"):
+        if not path.is_file():
             return None
-        document = load(path)
+        data = path.read_bytes()
+        if sniff(data[:8192]) not in ("pdf", "image"):
+            return None
+        document = load(data, name=item.id)
     except (OSError, DocumentError) as exc:
         log.info("no page images for %s: %s", item.id, exc)
         return None

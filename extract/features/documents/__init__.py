@@ -77,11 +77,10 @@ def load(
         from ._docx import read_docx
 
         return read_docx(data, name)
-    if found == "image":
-        from ._image import read_image
+    _needs("PIL", "images")  # the last of KINDS: an image
+    from ._image import read_image
 
-        return read_image(data, name)
-    raise DocumentError(f"{label}: reading {found} files is not supported yet")
+    return read_image(data, name)
 
 
 def _needs(module: str, what: str) -> None:

@@ -27,6 +27,7 @@ Glyph = tuple[str, Box]
 Line = list[Glyph]
 
 WIDE = 1.5  # a gap wider than this many line heights separates segments
+SPACE = 0.1  # a gap wider than this many line heights is a space between words
 MIN_LINES = 3  # lines with text on two sides before a band counts as columns
 MIN_WORDS = 4.0  # mean words per segment on each side for prose
 
@@ -147,4 +148,4 @@ def _prose(band: Sequence[Line], gutters: list[Interval]) -> bool:
 
 def _spaces(part: Line) -> int:
     size = height(part)
-    return sum(b[1].x0 - a[1].x1 > 0.1 * size for a, b in itertools.pairwise(part))
+    return sum(b[1].x0 - a[1].x1 > SPACE * size for a, b in itertools.pairwise(part))

@@ -13,7 +13,7 @@ from typing import Any
 
 from ._document import Box, Document, DocumentError, Page, TextBuilder
 from ._image import INSTALL, tesseract_ready
-from ._layout import lines_of, reading_order
+from ._layout import SPACE, WIDE, lines_of, reading_order
 
 OCR_DPI = 300  # pages without a text layer are rendered at this resolution for Tesseract
 
@@ -87,10 +87,10 @@ def _read_page(page: Any, index: int, height: float, builder: TextBuilder) -> No
         for char, box in line:
             if last is not None:
                 gap = box.x0 - last.x1
-                if gap > 1.5 * size:
+                if gap > WIDE * size:
                     text.append("\t")
                     boxes.append(None)
-                elif gap > 0.1 * size:
+                elif gap > SPACE * size:
                     text.append(" ")
                     boxes.append(None)
             text.append(char)

@@ -32,23 +32,14 @@ def page_images(document: Document, dpi: int = DPI) -> tuple[Image, ...]:
             )
         finally:
             pdf.close()
-    media = image_type(document.source)
-    if media is not None and len(document.pages) == 1:
-        return (Image(media, document.source),)
+    image = Image.of(document.source)
+    if image is not None and len(document.pages) == 1:
+        return (image,)
     from PIL import Image as Picture
     from PIL import ImageSequence
 
     with Picture.open(io.BytesIO(document.source)) as picture:
         return tuple(_png(frame.copy()) for frame in ImageSequence.Iterator(picture))
-
-
-def image_type(data: bytes) -> str | None:
-    """ "image/png" or "image/jpeg" from the bytes' magic number, else None."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    return None
 
 
 def _png(picture: object) -> Image:
