@@ -136,6 +136,8 @@ class Completion:
     completion_tokens: int
     cached_prompt_tokens: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    # What the call cost in money (US dollars), where the backend knows the price.
+    cost: float | None = None
     call_id: str | None = None
     restore: Callable[[Any], Any] | None = None
     report: ConstraintReport | None = None

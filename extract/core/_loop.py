@@ -207,6 +207,7 @@ def extraction_steps(
             completion.prompt_tokens,
             completion.completion_tokens,
             completion.cached_prompt_tokens,
+            completion.cost,
         )
         usage = usage + step
         seconds = time.perf_counter() - call_started

@@ -16,9 +16,14 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Usage:
+    """Tokens spent, and their ``cost`` in money (US dollars) where it is known: the
+    provider's prices through LiteLLM, or ``prices=`` given to the extractor. None when
+    any part of it has no known price (never a guess)."""
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_prompt_tokens: int = 0
+    cost: float | None = None
 
     @property
     def total_tokens(self) -> int:
@@ -29,7 +34,20 @@ class Usage:
             self.prompt_tokens + other.prompt_tokens,
             self.completion_tokens + other.completion_tokens,
             self.cached_prompt_tokens + other.cached_prompt_tokens,
+            _cost_sum(self, other),
         )
+
+
+def _cost_sum(one: Usage, other: Usage) -> float | None:
+    """Known only when both are: a part spent at an unknown price leaves the sum
+    unknown. Nothing spent (``Usage()``, a sum's start) costs nothing."""
+    if not one.total_tokens and one.cost is None:
+        return other.cost
+    if not other.total_tokens and other.cost is None:
+        return one.cost
+    if one.cost is None or other.cost is None:
+        return None
+    return one.cost + other.cost
 
 
 @dataclass(frozen=True)
