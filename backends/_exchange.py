@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import socket
 import threading
 import time
@@ -23,6 +24,7 @@ from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 from ._base import Completion, ProviderFailure, Request
+from ._tracing import span
 from ._transport import Deadline, RetryPolicy, acall_with_retries, call_with_retries, timed_out
 
 Exchange = Generator[dict[str, Any], Any, Completion]
@@ -103,11 +105,25 @@ class HostedCalls:
         call = functools.partial(self._acall, deadline=deadline)
         return await adrive(self.exchange(request), call)
 
+    def _request_attributes(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "gen_ai.provider.name": self._provider,
+            "gen_ai.request.model": str(params.get("model", "")),
+        }
+
     def _call(self, params: dict[str, Any], deadline: Deadline) -> Any:
-        """The response, or the failure the exchange decides about."""
+        """The response, or the failure the exchange decides about. Each try (transport
+        retries included) is a span of its own, under the attempt's."""
+        attributes = self._request_attributes(params)
+        tries = itertools.count(1)
+
+        def create(seconds: float | None) -> Any:
+            with span(f"{self._provider} request", {**attributes, "extract.try": next(tries)}):
+                return self._create(params, seconds)
+
         try:
             return call_with_retries(
-                functools.partial(self._create, params),
+                create,
                 self._failure,
                 self._retry,
                 provider=self._provider,
@@ -118,8 +134,12 @@ class HostedCalls:
             return failure
 
     async def _acall(self, params: dict[str, Any], deadline: Deadline) -> Any:
+        attributes = self._request_attributes(params)
+        tries = itertools.count(1)
+
         async def call(seconds: float | None) -> Any:
-            return await within(seconds, self._create(params, seconds), self._provider)
+            with span(f"{self._provider} request", {**attributes, "extract.try": next(tries)}):
+                return await within(seconds, self._create(params, seconds), self._provider)
 
         try:
             return await acall_with_retries(

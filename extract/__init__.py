@@ -12,7 +12,8 @@ What each public name is for:
   and ``Member`` (several answers voted field by field), ``RateLimit`` and
   ``ResultCache`` (for ``run_many``).
 - What comes back: ``Result`` (value, raw text, attempts, usage, spans, confidence),
-  ``Attempt``, ``Usage``, ``Candidate`` (one ensemble member's answer), ``Outcome`` (one
+  ``Attempt``, ``Usage`` (tokens, and their cost where ``Prices`` or the provider say),
+  ``Candidate`` (one ensemble member's answer), ``Outcome`` (one
   document of ``run_many``), ``Snapshot``, ``Items``, ``AsyncItems``.
 - Schemas: ``Quote`` and ``CharQuote`` (a string copied verbatim from the text).
 - Documents: ``load`` (a PDF, HTML page, e-mail or text file, by content, into a
@@ -26,6 +27,9 @@ What each public name is for:
 - Learning while a person reviews: ``Loop`` (suggest, answer, train a student).
 - Databases: ``ingest``, ``retry_quarantine`` (imported on first use: SQLAlchemy),
   ``IngestReport``.
+- Watching: ``AttemptEvent`` and ``ResultEvent`` (what the ``on_attempt`` and
+  ``on_result`` hooks are told); logs go to ``logging.getLogger("extract")``, spans to
+  OpenTelemetry when it is installed.
 - Errors, all under ``ExtractError`` (the tree: ``extract/core/_errors.py``).
 
 ``extract.testing`` (Hypothesis strategies, fake backends) and ``extract.ray`` are
@@ -58,8 +62,10 @@ from .apps.highlight import highlight
 from .apps.ingest._report import IngestReport
 from .apps.loop import Loop
 from .apps.review import load_examples
+from .core._budget import Prices
 from .core._calibration import Calibration
 from .core._errors import (
+    BudgetExceededError,
     ContextWindowError,
     DeadlineExceededError,
     DocumentError,
@@ -74,6 +80,7 @@ from .core._errors import (
     UnsupportedTypeError,
     UsageError,
 )
+from .core._events import AttemptEvent, ResultEvent
 from .core._nearest import Nearest
 from .core._repair import Repaired, UnrepairableOutputError, repair_json
 from .core._result import Attempt, Candidate, Result, Usage
@@ -104,6 +111,8 @@ def __getattr__(name: str) -> _Any:
 __all__ = [
     "AsyncItems",
     "Attempt",
+    "AttemptEvent",
+    "BudgetExceededError",
     "Calibration",
     "Candidate",
     "CharQuote",
@@ -128,12 +137,14 @@ __all__ = [
     "Nearest",
     "Outcome",
     "ParseError",
+    "Prices",
     "ProviderError",
     "Quote",
     "RateLimit",
     "Repaired",
     "Result",
     "ResultCache",
+    "ResultEvent",
     "Snapshot",
     "UnrepairableOutputError",
     "UnsupportedTypeError",

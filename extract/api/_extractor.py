@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any, TypeVar, overload
 
 from extract.backends import Backend
+from extract.core._budget import Prices
 from extract.core._errors import ModelLoadError, UsageError
 from extract.core._model import default_model_path
 from extract.core._options import check_deadline
@@ -41,6 +42,8 @@ class Extractor(Verbs):
     re-asks), else ``DeadlineExceededError``; a ``deadline=`` per call overrides it.
     ``rate_limit``: a ``RateLimit`` every request of this extractor waits for; give the
     same one to several extractors that share an API key.
+    ``prices``: an ``extract.Prices`` (US$ per million input and output tokens), so that
+    ``Result.usage.cost`` is known where the backend does not say what a call cost.
     """
 
     def __init__(
@@ -50,9 +53,12 @@ class Extractor(Verbs):
         *,
         rate_limit: RateLimit | None = None,
         deadline: float | None = None,
+        prices: Prices | None = None,
         **backend_options: Any,
     ) -> None:
         deadline = check_deadline(deadline)
+        if prices is not None and not isinstance(prices, Prices):
+            raise UsageError(f"prices must be an extract.Prices, not {prices!r}")
         if model is None and "model" in backend_options:  # Extractor(model="x.gguf")
             model = backend_options.pop("model")
         if rate_limit is not None and not isinstance(rate_limit, RateLimit):
@@ -60,7 +66,7 @@ class Extractor(Verbs):
         backend = _backend_for(model, backend_options)
         if rate_limit is not None:
             backend = LimitedBackend(backend, rate_limit)
-        self._model = BackendRunner(backend, deadline)
+        self._model = BackendRunner(backend, deadline, prices)
         super().__init__(self._model)
 
     def __repr__(self) -> str:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Sized
+from dataclasses import replace
 from typing import Any, TypeVar, overload
 
+from extract.core._budget import Budget
 from extract.core._errors import UsageError
 from extract.core._options import compile_target, parse_options
 from extract.core._result import Result
@@ -176,6 +178,7 @@ class Verbs:
         requests_per_minute: float | None = None,
         tokens_per_minute: float | None = None,
         progress: bool = False,
+        budget_tokens: int | None = None,
         **options: Any,
     ) -> Iterator[Outcome[Any]]:
         """Extract from many texts; yields one ``Outcome`` per input, never raising for
@@ -187,7 +190,11 @@ class Verbs:
         ``cache``: ``True`` (the user cache directory), a SQLite path or a ``ResultCache``.
         ``progress``: a progress bar (a status line off a terminal) and a summary on
         stderr; the total is known when ``inputs`` has a length.
+        ``budget_tokens``: tokens the whole batch may spend; checked before each call,
+        and once spent every document left is a failed outcome (``BudgetExceededError``,
+        with what was spent), never a lost one.
         """
+        options = _with_budget(options, budget_tokens)
         batch = self._batch(target, cache, requests_per_minute, tokens_per_minute, options, order)
         outcomes = run_threads(documents(inputs), batch.run, batch.workers(concurrency), order)
         if progress:
@@ -205,9 +212,11 @@ class Verbs:
         requests_per_minute: float | None = None,
         tokens_per_minute: float | None = None,
         progress: bool = False,
+        budget_tokens: int | None = None,
         **options: Any,
     ) -> AsyncIterator[Outcome[Any]]:
         """Async ``run_many``: ``concurrency`` requests in flight (``async for``)."""
+        options = _with_budget(options, budget_tokens)
         batch = self._batch(target, cache, requests_per_minute, tokens_per_minute, options, order)
         outcomes = run_tasks(documents(inputs), batch.arun, batch.workers(concurrency), order)
         if progress:
@@ -230,7 +239,10 @@ class Verbs:
         if order not in ("input", "completed"):
             raise UsageError(f"order must be 'input' or 'completed', not {order!r}")
         compiled = compile_target(target)
+        budgets = options.pop("budgets", ())
         parsed = parse_options(target, options)
+        if budgets:
+            parsed = replace(parsed, budgets=budgets)
         limit = None
         if requests_per_minute is not None or tokens_per_minute is not None:
             limit = RateLimit(requests_per_minute, tokens_per_minute)
@@ -241,3 +253,10 @@ class Verbs:
 
 def _length(inputs: Iterable[Any]) -> int | None:
     return len(inputs) if isinstance(inputs, Sized) else None
+
+
+def _with_budget(options: dict[str, Any], budget_tokens: int | None) -> dict[str, Any]:
+    """The batch's options with its own token budget, which every document shares."""
+    if budget_tokens is None:
+        return options
+    return {**options, "budgets": (Budget(budget_tokens, "batch"),)}

@@ -23,6 +23,9 @@ ExtractError                   base of everything this package raises
 │                              "timeout"): a ProviderError, so code handling "no
 │                              answer in time" handles it, and a class of its own,
 │                              since the budget was the caller's, not a server's
+├── BudgetExceededError        ``max_total_tokens=`` or a batch's ``budget_tokens=`` ran
+│                              out before a valid answer: the limit, what was spent,
+│                              and this extraction's attempts and usage so far
 ├── IngestError                ``ingest``: the database cannot be reached or written
 │                              (down, disk full, a table gone); the failing batch is
 │                              rolled back, the batches before it stay committed
@@ -129,6 +132,33 @@ class ItemsChangedError(ExtractError):
             f"differs in the final answer ({final} item(s), attempt {len(result.attempts)}); "
             "the final result is on this error's .result"
         )
+
+
+class BudgetExceededError(ExtractError):
+    """A token budget ran out before a valid answer. ``scope`` is ``"extraction"``
+    (``max_total_tokens=``: every retry, ensemble member and chunk of one extraction)
+    or ``"batch"`` (``run_many(budget_tokens=)``: every document of one batch);
+    ``limit`` and ``spent`` are that budget's tokens; ``attempts`` and ``usage`` are
+    this extraction's so far (``usage.cost`` in money where the price is known).
+    The budget is checked before each call, so it can be passed by at most the calls
+    already under way when it ran out."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        scope: str,
+        limit: int,
+        spent: int,
+        attempts: Sequence[Attempt] = (),
+        usage: Usage | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.scope = scope
+        self.limit = limit
+        self.spent = spent
+        self.attempts = list(attempts)
+        self.usage = usage if usage is not None else Usage()
 
 
 class IngestError(ExtractError):

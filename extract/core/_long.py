@@ -15,6 +15,7 @@ then cut in two), so one plan serves the blocking and the async extractors.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Generator, Mapping
 from typing import Any
@@ -27,6 +28,8 @@ from ._errors import ContextWindowError, ExtractionError
 from ._loop import Options
 from ._loop import type_name as loop_type_name
 from ._result import Result, Usage
+
+log = logging.getLogger(__name__)
 
 _MIN_CHUNK = 200
 _CUT = re.compile(r"\n|(?<=[.!?;])\s")
@@ -126,6 +129,11 @@ def chunked_steps(
             prompt_tokens=first.prompt_tokens,
             context_window=first.context_window,
         )
+    log.info(
+        "%s: the document (%d characters) is over the context window (%d tokens): "
+        "reading it in %d chunks of at most %d characters",
+        type_name, len(text), first.context_window, len(pending), size,
+    )  # fmt: skip
     done: list[tuple[int, Result[Any]]] = []
     while pending:
         start, end = pending.pop(0)
@@ -135,6 +143,7 @@ def chunked_steps(
                 raise answer
             halves = cut(text[start:end], (end - start) // 2 + 1, options.chunk_overlap)
             pending[:0] = [(start + a, start + b) for a, b in halves]
+            log.info("%s: a chunk of %d characters did not fit: halved", type_name, end - start)
             continue
         done.append((start, answer))
     return _merged(target, compiled, fields, done, type_name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Generator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -22,18 +23,22 @@ from extract.backends import (
     Request,
     acomplete,
 )
+from extract.backends._tracing import provider_and_model, span
 from extract.backends._transport import Deadline
 from extract.schemas import CompiledSchema, ConstraintReport, Invalid, grounded_values, tool_schema
 
+from ._budget import Budget, Prices
 from ._confidence import answer_confidence
 from ._drive import adrive, drive
 from ._errors import (
+    BudgetExceededError,
     ContextWindowError,
     DeadlineExceededError,
     ExtractionError,
     ProviderError,
     UsageError,
 )
+from ._events import AttemptEvent, ResultEvent, told_attempt
 from ._prompt import build_messages, repair_messages
 from ._repair import UnrepairableOutputError, repair_json
 from ._result import Attempt, Result, Usage
@@ -69,6 +74,20 @@ class Options:
     nearest: Any = None
     # Page images sent with the document to models that read them (hosted vision).
     images: tuple[Image, ...] = ()
+    # Tokens one extraction may spend in all (retries, ensemble members, chunks), and
+    # the budgets each call is checked against and charged to (``_budget``; the
+    # runner adds the extraction's, a batch its own).
+    max_total_tokens: int | None = None
+    budgets: tuple[Budget, ...] = ()
+    # Turns tokens into money where the backend does not say what a call cost.
+    prices: Prices | None = None
+    # Told each attempt and each extraction's end (``_events``).
+    on_attempt: Callable[[AttemptEvent], None] | None = None
+    on_result: Callable[[ResultEvent], None] | None = None
+
+
+# Options that cannot change an answer: left out of the result cache's key.
+UNKEYED_OPTIONS = ("max_total_tokens", "budgets", "prices", "on_attempt", "on_result")
 
 
 # What a call ends in: the answer, or the failure the loop turns into the error.
@@ -88,10 +107,13 @@ def run_extraction(
     stream attaches its listener there)."""
 
     def call(request: Request) -> Answer:
-        try:
-            return backend.complete(prepare(request) if prepare else request)
-        except (ProviderFailure, ContextWindowExceeded) as failure:
-            return failure
+        with _attempt_span(backend, request) as span:
+            try:
+                answer: Answer = backend.complete(prepare(request) if prepare else request)
+            except (ProviderFailure, ContextWindowExceeded) as failure:
+                answer = failure
+            _answered(span, answer)
+            return answer
 
     return drive(extraction_steps(backend, target, compiled, text, options), call)
 
@@ -107,12 +129,47 @@ async def arun_extraction(
     """The same loop, awaiting the backend; cancelling it cancels the request in flight."""
 
     async def call(request: Request) -> Answer:
-        try:
-            return await acomplete(backend, prepare(request) if prepare else request)
-        except (ProviderFailure, ContextWindowExceeded) as failure:
-            return failure
+        with _attempt_span(backend, request) as span:
+            try:
+                answer: Answer = await acomplete(backend, prepare(request) if prepare else request)
+            except (ProviderFailure, ContextWindowExceeded) as failure:
+                answer = failure
+            _answered(span, answer)
+            return answer
 
     return await adrive(extraction_steps(backend, target, compiled, text, options), call)
+
+
+def _attempt_span(backend: Backend, request: Request) -> AbstractContextManager[Any]:
+    """One model call as the GenAI conventions' inference span ("chat MODEL"): the
+    provider's requests (transport retries included) nest under it."""
+    provider, model = provider_and_model(backend.name)
+    attributes: dict[str, Any] = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": provider,
+        "gen_ai.request.model": model,
+        "gen_ai.request.max_tokens": request.max_tokens,
+        "gen_ai.request.temperature": request.temperature,
+    }
+    if request.seed is not None:
+        attributes["gen_ai.request.seed"] = request.seed
+    local = backend.capabilities.grammar  # a model in this process, not a service
+    return span(f"chat {model}", attributes, client=not local)
+
+
+def _answered(span: Any, answer: Answer) -> None:
+    if isinstance(answer, Completion):
+        span.set_attributes(
+            {
+                "gen_ai.response.finish_reasons": (answer.finish_reason,),
+                "gen_ai.usage.input_tokens": answer.prompt_tokens,
+                "gen_ai.usage.output_tokens": answer.completion_tokens,
+            }
+        )
+    elif isinstance(answer, ProviderFailure):
+        span.set_attribute("error.type", answer.problem)
+    else:
+        span.set_attribute("error.type", "context_window_exceeded")
 
 
 def ended(
@@ -186,13 +243,17 @@ def extraction_steps(
     usage = Usage()
     max_tokens = options.max_tokens
     retries = options.max_retries if backend.capabilities.reads_prompt else 0
+    name = type_name(target)
     for number in range(retries + 1):
+        if number:  # the attempt before was rejected
+            told_attempt(options.on_attempt, backend.name, name, number, attempts[-1], True)
         if number and options.deadline is not None and deadline.expired(time.monotonic()):
             raise _past_deadline(backend, attempts, usage, options.deadline)
+        left = _budget_left(options.budgets, attempts, usage)
         request = Request(
             messages,
             compiled,
-            max_tokens=max_tokens,
+            max_tokens=min(max_tokens, left),
             temperature=retry_temperature(options.temperature, number),
             seed=(options.seed or 0) + number,
             grounding=text if compiled.grounded else None,
@@ -207,26 +268,34 @@ def extraction_steps(
             completion.prompt_tokens,
             completion.completion_tokens,
             completion.cached_prompt_tokens,
-            completion.cost,
         )
+        step = replace(step, cost=_cost(completion, step, options.prices))
+        for budget in options.budgets:
+            budget.charge(step)
         usage = usage + step
         seconds = time.perf_counter() - call_started
         if completion.finish_reason == "refusal":
             problem = (f"the model refused: {completion.text[:300]}",)
-            attempts.append(Attempt(completion.text, problem, False, step, seconds, refused=True))
+            attempts.append(
+                Attempt(completion.text, problem, False, step, seconds, True, problem="refused")
+            )
             break  # asking again rarely changes a refusal and costs tokens
         if completion.finish_reason == "repetition":
             loop = (
                 f"output stopped after {completion.completion_tokens} tokens: it was "
                 "repeating the same span verbatim",
             )
-            attempts.append(Attempt(completion.text, loop, True, step, seconds))
+            attempts.append(
+                Attempt(completion.text, loop, True, step, seconds, problem="repetition")
+            )
             continue  # sampled hotter, the next attempt can leave the loop
         if completion.finish_reason == "length":
             errors: Sequence[str] = (
                 f"output truncated: reached max_tokens={max_tokens} before the JSON was complete",
             )
-            attempts.append(Attempt(completion.text, tuple(errors), True, step, seconds))
+            attempts.append(
+                Attempt(completion.text, tuple(errors), True, step, seconds, problem="truncated")
+            )
             # A bigger budget is the only repair for a cut-off answer; once only, since
             # a model rambling inside a string would fill any budget (and its time).
             max_tokens = options.max_tokens * 2
@@ -239,7 +308,8 @@ def extraction_steps(
             except UnrepairableOutputError as exc:
                 problem = (str(exc),)
                 cut = exc.reason == "truncated"
-                attempts.append(Attempt(completion.text, problem, cut, step, seconds))
+                kind = "truncated" if cut else "not JSON"
+                attempts.append(Attempt(completion.text, problem, cut, step, seconds, problem=kind))
                 messages = repair_messages(messages, completion, problem)
                 continue
             candidate = repaired.text
@@ -248,7 +318,9 @@ def extraction_steps(
                 candidate = json.dumps(restored, ensure_ascii=False, separators=(",", ":"))
         outcome = compiled.validate(candidate)
         if isinstance(outcome, Invalid):
-            attempts.append(Attempt(completion.text, outcome.errors, False, step, seconds))
+            attempts.append(
+                Attempt(completion.text, outcome.errors, False, step, seconds, problem="invalid")
+            )
             messages = repair_messages(messages, completion, outcome.errors)
             continue
         spans: dict[str, Aligned] = {
@@ -258,12 +330,17 @@ def extraction_steps(
         if compiled.grounded and not spans:
             spans, missing = ground(compiled.json_schema, candidate, text)
             if missing:
-                attempts.append(Attempt(completion.text, missing, False, step, seconds))
+                attempts.append(
+                    Attempt(
+                        completion.text, missing, False, step, seconds, problem="not in the text"
+                    )
+                )
                 messages = repair_messages(messages, completion, missing)
                 continue
         attempts.append(
             Attempt(completion.text, (), False, step, seconds, evidence=completion.evidence)
         )
+        told_attempt(options.on_attempt, backend.name, name, len(attempts), attempts[-1], False)
         # Token evidence speaks of the text the tokens wrote: not of a repaired one.
         confidence = answer_confidence(completion, candidate)
         return Result(
@@ -279,7 +356,35 @@ def extraction_steps(
             confidence=confidence,
             confidence_source="tokens" if confidence else None,
         )
-    raise ExtractionError(type_name(target), attempts, usage)
+    if attempts:
+        told_attempt(options.on_attempt, backend.name, name, len(attempts), attempts[-1], False)
+    raise ExtractionError(name, attempts, usage)
+
+
+def _budget_left(budgets: Sequence[Budget], attempts: Sequence[Attempt], usage: Usage) -> int:
+    """Tokens the next call may still write (the least any budget leaves), or the
+    error when a budget has run out: checked before each call."""
+    left = 1 << 30
+    for budget in budgets:
+        if budget.left <= 0:
+            raise BudgetExceededError(
+                f"the {budget.scope}'s token budget of {budget.limit} is spent "
+                f"({budget.spent} tokens) after {len(attempts)} answer(s) with no valid one",
+                scope=budget.scope,
+                limit=budget.limit,
+                spent=budget.spent,
+                attempts=attempts,
+                usage=usage,
+            )
+        left = min(left, budget.left)
+    return left
+
+
+def _cost(completion: Completion, step: Usage, prices: Prices | None) -> float | None:
+    """What the call cost: the backend's own figure, else the user's prices, else None."""
+    if completion.cost is not None:
+        return completion.cost
+    return None if prices is None else prices.cost(step)
 
 
 def ground(schema: Any, candidate: str, text: str) -> tuple[dict[str, Aligned], tuple[str, ...]]:

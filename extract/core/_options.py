@@ -10,6 +10,7 @@ from typing import Any
 from extract.backends import Image
 from extract.schemas import CompiledSchema, SchemaError, compile_schema
 
+from ._budget import check_tokens
 from ._calibration import as_calibration
 from ._errors import UnsupportedTypeError, UsageError
 from ._loop import Options
@@ -27,7 +28,7 @@ def compile_target(target: Any) -> CompiledSchema:
 OPTION_NAMES = (
     "max_retries", "temperature", "max_tokens", "instructions", "examples", "seed",
     "chunk_size", "chunk_overlap", "max_chunks", "prompt", "deadline", "min_confidence",
-    "calibration", "images",
+    "calibration", "images", "max_total_tokens", "on_attempt", "on_result",
 )  # fmt: skip
 
 
@@ -102,6 +103,11 @@ def parse_options(target: Any, options: dict[str, Any]) -> Options:
     if not isinstance(parsed.max_chunks, int) or parsed.max_chunks < 1:
         raise UsageError("max_chunks must be an int >= 1")
     check_deadline(parsed.deadline)
+    if parsed.max_total_tokens is not None:
+        check_tokens(parsed.max_total_tokens, "max_total_tokens")
+    for hook in ("on_attempt", "on_result"):
+        if getattr(parsed, hook) is not None and not callable(getattr(parsed, hook)):
+            raise UsageError(f"{hook} must be a callable taking one event, or None")
     sure = parsed.min_confidence
     if sure is not None and (
         isinstance(sure, bool) or not isinstance(sure, (int, float)) or not 0 <= sure <= 1

@@ -64,6 +64,9 @@ class Attempt:
     # (``extract.backends.TokenEvidence``: a local model); ``Result.confidence`` is read
     # off the last attempt's.
     evidence: tuple[TokenEvidence, ...] = field(default=(), repr=False, compare=False)
+    # Why it was rejected, in a word: "invalid" (the validator's errors), "not JSON",
+    # "not in the text" (a grounded value), "truncated", "repetition", "refused".
+    problem: str | None = None
 
     @property
     def ok(self) -> bool:

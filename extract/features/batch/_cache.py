@@ -15,12 +15,12 @@ import os
 import sqlite3
 import threading
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 from extract.core._errors import UsageError
-from extract.core._loop import Options
+from extract.core._loop import UNKEYED_OPTIONS, Options
 from extract.core._prompt import dump_example
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,11 @@ def default_cache_path() -> Path:
 
 def cache_key(model: str, schema_key: str, target: Any, options: Options, text: str) -> str:
     """A hash of what decides the answer: model identity, schema, options and text."""
-    settings = asdict(options)
+    # What cannot change the answer stays out, so a budget, a price or a hook never
+    # misses the cache (and a budget's live counter is never copied).
+    settings = asdict(replace(options, budgets=(), prices=None, on_attempt=None, on_result=None))
+    for name in UNKEYED_OPTIONS:
+        settings.pop(name)
     settings["examples"] = [[t, dump_example(v, target)] for t, v in options.examples]
     parts = [
         model,

@@ -14,10 +14,10 @@ from typing import Any, Protocol
 
 from pydantic import TypeAdapter
 
-from extract.core._errors import ExtractionError, UsageError
+from extract.core._errors import BudgetExceededError, ExtractionError, UsageError
 from extract.core._options import OPTION_NAMES, parse_options
 from extract.core._result import Attempt, Candidate, Result, Usage
-from extract.core._runner import Job, Prepare, Runner, finished
+from extract.core._runner import Job, Prepare, Runner, aobserved, finished, observed
 from extract.schemas import CompiledSchema, Invalid
 
 from ._vote import Ballot, Vote, vote
@@ -115,6 +115,12 @@ class EnsembleRunner:
 
     def run(self, job: Job, prepare: Prepare | None = None) -> Result[Any]:
         """Every member's answer, voted (``prepare`` is not used: a vote cannot stream)."""
+        return observed(self.name, job, self._run)
+
+    async def arun(self, job: Job, prepare: Prepare | None = None) -> Result[Any]:
+        return await aobserved(self.name, job, self._arun)
+
+    def _run(self, job: Job) -> Result[Any]:
         target, compiled = job.target, job.compiled
         plans = [self._job(m, job) for m in self.members]
         started = time.perf_counter()
@@ -133,10 +139,11 @@ class EnsembleRunner:
                 in_turn = pool.submit(lambda: {i: one(i) for i in local})
                 each = {i: pool.submit(one, i) for i in hosted}
                 answers = {**in_turn.result(), **{i: f.result() for i, f in each.items()}}
+        _spent_budget(answers)
         combined = self._combine(target, compiled, answers, time.perf_counter() - started)
         return finished(job, combined)
 
-    async def arun(self, job: Job, prepare: Prepare | None = None) -> Result[Any]:
+    async def _arun(self, job: Job) -> Result[Any]:
         target, compiled = job.target, job.compiled
         plans = [self._job(m, job) for m in self.members]
         started = time.perf_counter()
@@ -154,6 +161,7 @@ class EnsembleRunner:
 
         turns, *each = await asyncio.gather(in_turn(), *(one(i) for i in hosted))
         answers = {**turns, **dict(zip(hosted, each, strict=True))}
+        _spent_budget(answers)
         combined = self._combine(target, compiled, answers, time.perf_counter() - started)
         return finished(job, combined)
 
@@ -176,9 +184,13 @@ class EnsembleRunner:
             nearest = given.pop("nearest")  # given as examples=, and chosen per document
             if nearest is not None:
                 given["examples"] = nearest
-            options = parse_options(job.target, {**given, **member.options})
+            shared = {"budgets": given.pop("budgets"), "prices": given.pop("prices")}
+            options = replace(parse_options(job.target, {**given, **member.options}), **shared)
+        # The vote is the extraction: its end is told once, by the ensemble.
         if options.min_confidence is not None or options.calibration is not None:
             options = replace(options, min_confidence=None, calibration=None)
+        if options.on_result is not None:
+            options = replace(options, on_result=None)
         return job if options is job.options else replace(job, options=options)
 
     def _combine(
@@ -346,3 +358,13 @@ def _spans_from(
                     alignment[pointer] = results[member].alignment[own]
                 break
     return spans, alignment
+
+
+def _spent_budget(answers: Mapping[int, Result[Any] | Exception]) -> None:
+    """No member answered and the token budget is why: that is the error, not a vote
+    without ballots."""
+    if any(isinstance(a, Result) for a in answers.values()):
+        return
+    for answer in answers.values():
+        if isinstance(answer, BudgetExceededError):
+            raise answer
