@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 LLAMA_BUILD ?= portable
 STAMP := $(BIN)/.installed-$(LLAMA_BUILD)
 
-.PHONY: demo test test-fast check lint types runtime clean
+.PHONY: demo test test-fast check lint types runtime docs clean
 
 $(STAMP): pyproject.toml backends/llama_build.py
 	$(PYTHON) -m venv $(VENV)
@@ -38,5 +38,8 @@ types: $(STAMP)
 
 check: lint types test  ## format, lint, types, tests: one command
 
+docs: $(STAMP)  ## the documentation site, from docs/ and the docstrings, into site/
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .hypothesis site
