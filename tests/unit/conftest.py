@@ -22,6 +22,7 @@ NEEDS = {
     "test_review_store.py": (("starlette",), "review"),
     "test_review_learn.py": (("starlette", "httpx"), "review"),
     "test_documents.py": (("pypdfium2", "selectolax", "docx", "fpdf", "PIL"), "dev"),
+    "test_observability.py": (("opentelemetry", "openai"), "dev"),
 }
 
 
