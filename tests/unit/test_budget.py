@@ -3,6 +3,7 @@ cost that is known only where every part of it is."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -145,3 +146,46 @@ def test_a_sums_cost_is_known_only_when_every_spending_part_is(parts: list[Any])
     else:
         assert total.cost == pytest.approx(sum(u.cost for u in spending))
     assert extract.Usage() + total == total == total + extract.Usage()
+
+
+def test_the_command_lines_budget_writes_every_document_and_the_cost_less_summary(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from extract.apps.cli import main
+
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text("".join(f'{{"id": "d{i}", "text": "doc {i} ok"}}\n' for i in range(6)))
+    out = tmp_path / "out.jsonl"
+    argv = ["run", "--schema", "tests.batch_fakes:Item", "--backend",
+            "tests.batch_fakes:FaultyBackend", "--no-cache", "--quiet", "--concurrency", "1",
+            "--budget-tokens", "20", "--output", str(out), str(docs)]  # fmt: skip
+    assert main(argv) == 1  # some documents failed: the budget ran out
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line["id"] for line in lines] == [f"d{i}" for i in range(6)]  # none lost
+    # Each document spends 8 tokens: the third starts at 16 < 20, the fourth at 24.
+    assert ["value" in line for line in lines] == [True, True, True, False, False, False]
+    assert lines[3]["error"].startswith("BudgetExceededError: the batch's token budget of 20")
+    err = capsys.readouterr().err
+    assert "3 extracted (0 from the cache), 3 failed (3 BudgetExceededError); 24 tokens" in err
+
+
+@pytest.mark.parametrize(
+    "extra", [["--budget-tokens", "0"], ["--budget-tokens", "9", "--workers", "2"]]
+)
+def test_the_command_line_refuses_a_budget_it_cannot_keep(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str], extra: list[str]
+) -> None:
+    from extract.apps.cli import main
+
+    (tmp_path / "doc.txt").write_text("doc 1 ok")
+    argv = ["run", "--schema", "tests.batch_fakes:Item", "--backend",
+            "tests.batch_fakes:FaultyBackend", "--no-cache", *extra, str(tmp_path / "doc.txt")]  # fmt: skip
+    assert main(argv) == 2
+    assert "--budget-tokens" in capsys.readouterr().err
+
+
+def test_a_failed_documents_tokens_count_in_the_batch() -> None:
+    backend = one_at_a_time(ScriptedBackend([spent(INVALID, cost=0.1), spent(VALID, cost=0.2)]))
+    [outcome] = extract.Extractor(backend).run_many(Item, ["x"], max_retries=0)
+    assert not outcome.ok and outcome.usage.total_tokens == 150
+    assert outcome.usage.cost == pytest.approx(0.1)

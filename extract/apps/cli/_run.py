@@ -4,12 +4,14 @@ each, with progress, a result cache, worker processes and resumable output."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from extract.apps._targets import batch_for, load_target
+from extract.core._budget import Budget, check_tokens
 from extract.core._errors import UsageError
 from extract.features.batch import (
     Document,
@@ -70,6 +72,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         from ._stream import stream_one
 
         return stream_one(args, specs, options)
+    if args.budget_tokens is not None:
+        check_tokens(args.budget_tokens, "--budget-tokens")
+        if args.engine == "ray" or (args.workers or 1) > 1:
+            raise UsageError("extract run: --budget-tokens counts in one process: "
+                             "use the local engine and one worker")  # fmt: skip
     if args.retry_failed and not args.output:
         raise UsageError("extract run: --retry-failed needs --output (the file to retry)")
     # A first pass counts the documents for the ETA (without parsing them), or, to
@@ -127,6 +134,9 @@ def _lines(
     threads = args.threads or max(1, (os.cpu_count() or 1) // workers)
     if workers == 1:
         batch = batch_for(args.schema, args.model, args.backend, cache, options, threads)
+        if args.budget_tokens is not None:  # one budget for every document of the run
+            budget = Budget(args.budget_tokens, "batch")
+            batch.options = dataclasses.replace(batch.options, budgets=(budget,))
         try:
             for outcome in run_threads(
                 pending, batch.run, batch.workers(args.concurrency), args.order
@@ -224,6 +234,12 @@ def add_run_parser(sub: Any) -> None:
     run.add_argument("--cache", help="result cache file (default: $EXTRACT_CACHE or ~/.cache)")
     run.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     run.add_argument("--quiet", action="store_true", help="no progress, only the summary")
+    run.add_argument(
+        "--budget-tokens",
+        type=int,
+        help="tokens the whole run may spend; once spent, the documents left are written "
+        "as BudgetExceededError lines (one process, the local engine)",
+    )
     run.add_argument(
         "--stream",
         action="store_true",

@@ -54,6 +54,8 @@ class Outcome(Generic[T]):
     # Where each span stands in the source file: pointer -> {"boxes": [[page, x0, y0,
     # x1, y1], ...], "elements": [...]} (a PDF, scan, HTML page, e-mail or Word file).
     locations: dict[str, dict[str, list[Any]]] | None = None
+    # What a failed document spent before it failed (the error's usage).
+    spent: Usage | None = None
 
     @classmethod
     def failed(
@@ -64,7 +66,11 @@ class Outcome(Generic[T]):
     @classmethod
     def of_exception(cls, ident: str, exc: BaseException, seconds: float = 0.0) -> Outcome[Any]:
         message = str(exc).strip() or repr(exc)
-        return Outcome(ident, error_type=type(exc).__name__, message=message, seconds=seconds)
+        spent = getattr(exc, "usage", None)
+        spent = spent if isinstance(spent, Usage) and spent.total_tokens else None
+        return Outcome(
+            ident, error_type=type(exc).__name__, message=message, seconds=seconds, spent=spent
+        )
 
     @property
     def ok(self) -> bool:
@@ -73,6 +79,13 @@ class Outcome(Generic[T]):
     @property
     def value(self) -> T | None:
         return self.result.value if self.result is not None else None
+
+    @property
+    def usage(self) -> Usage:
+        """Tokens spent on this document (and their cost where known), failed or not."""
+        if self.result is not None:
+            return self.result.usage
+        return self.spent or Usage()
 
     @property
     def error(self) -> str | None:
@@ -91,16 +104,14 @@ def jsonable(value: Any, target: Any) -> Any:
 def outcome_line(outcome: Outcome[Any], target: Any) -> dict[str, Any]:
     """The JSON line for one outcome: the input id and the value or the error."""
     if outcome.result is None:
-        return {"id": outcome.id, "error": outcome.error}
+        spent = {"usage": usage_fields(outcome.spent)} if outcome.spent else {}
+        return {"id": outcome.id, "error": outcome.error, **spent}
     result = outcome.result
     return {
         "id": outcome.id,
         "value": jsonable(result.value, target),
         "attempts": len(result.attempts),
-        "usage": {
-            "prompt_tokens": result.usage.prompt_tokens,
-            "completion_tokens": result.usage.completion_tokens,
-        },
+        "usage": usage_fields(result.usage),
         "model": result.model,
         "cached": outcome.cached,
         **({"spans": {p: list(s) for p, s in result.spans.items()}} if result.spans else {}),
@@ -111,6 +122,17 @@ def outcome_line(outcome: Outcome[Any], target: Any) -> dict[str, Any]:
         **({"fallback": result.fallback} if result.fallback else {}),
         **({"locations": outcome.locations} if outcome.locations else {}),
     }
+
+
+def usage_fields(usage: Usage) -> dict[str, Any]:
+    """A JSON line's ``usage``: tokens, and ``cost`` (US$) where it is known."""
+    fields: dict[str, Any] = {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+    }
+    if usage.cost is not None:
+        fields["cost"] = usage.cost
+    return fields
 
 
 def locations(source: Loaded | None, result: Result[Any]) -> dict[str, dict[str, list[Any]]] | None:

@@ -24,46 +24,50 @@ class Tally:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     retries: int = 0
+    # Money spent (US$), while every document that spent tokens had a known cost.
+    cost: float | None = 0.0
     reasons: collections.Counter[str] = field(default_factory=collections.Counter)
     started: float = field(default_factory=time.perf_counter)
 
     def add(self, outcome: Outcome[Any]) -> None:
         """Counts one outcome."""
         result = outcome.result
+        usage = outcome.usage
+        self._spend(usage.prompt_tokens, usage.completion_tokens, usage.cost)
         if result is None:
             self._count(outcome.error_type or "Error")
         else:
-            usage = result.usage
-            self._count(
-                None, outcome.cached, result.retries, usage.prompt_tokens,
-                usage.completion_tokens,
-            )  # fmt: skip
+            self._count(None, outcome.cached, result.retries)
 
     def add_line(self, line: Mapping[str, Any]) -> None:
         """Counts one JSON line (``outcome_line``'s format), as worker processes and Ray
         send them back."""
+        usage = line.get("usage") or {}
+        cost = usage.get("cost")
+        self._spend(
+            int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0)),
+            float(cost) if isinstance(cost, int | float) else None,
+        )  # fmt: skip
         if "error" in line:
             self._count(error_type(str(line["error"])))
             return
-        usage = line.get("usage") or {}
         retries = line.get("retries", int(line.get("attempts", 1)) - 1)
-        self._count(
-            None, bool(line.get("cached")), max(0, int(retries)),
-            int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0)),
-        )  # fmt: skip
+        self._count(None, bool(line.get("cached")), max(0, int(retries)))
 
-    def _count(
-        self, failure: str | None, cached: bool = False, retries: int = 0,
-        prompt_tokens: int = 0, completion_tokens: int = 0,
-    ) -> None:  # fmt: skip
+    def _spend(self, prompt_tokens: int, completion_tokens: int, cost: float | None) -> None:
+        """Tokens spent on one document, failed or not; its cost, if known."""
+        self.prompt_tokens += prompt_tokens
+        self.completion_tokens += completion_tokens
+        if prompt_tokens + completion_tokens and self.cost is not None:
+            self.cost = None if cost is None else self.cost + cost
+
+    def _count(self, failure: str | None, cached: bool = False, retries: int = 0) -> None:
         self.done += 1
         if failure is not None:
             self.failed += 1
             self.reasons[failure] += 1
             return
         self.cached += cached
-        self.prompt_tokens += prompt_tokens
-        self.completion_tokens += completion_tokens
         self.retries += retries
 
     @property
@@ -79,9 +83,13 @@ class Tally:
         return (
             f"{self.done - self.failed} extracted ({self.cached} from the cache), "
             f"{self.failed} failed{f' ({failed})' if failed else ''}; "
-            f"{self.prompt_tokens + self.completion_tokens} tokens, {self.retries} retries, "
-            f"{self.seconds:.1f} s"
+            f"{self.prompt_tokens + self.completion_tokens} tokens{self._cost()}, "
+            f"{self.retries} retries, {self.seconds:.1f} s"
         )
+
+    def _cost(self) -> str:
+        spent = self.prompt_tokens + self.completion_tokens
+        return f" (${self.cost:.4f})" if self.cost is not None and spent else ""
 
 
 def error_type(error: str) -> str:
