@@ -67,6 +67,32 @@ def test_every_input_comes_out_once_whatever_fails(
         assert [o.id for o in outcomes] == [i for i, _ in inputs]
 
 
+@given(
+    fates=st.lists(st.sampled_from(FATES), max_size=30),
+    concurrency=st.integers(1, 6),
+    budget=st.integers(1, 120),
+)
+def test_a_batch_budget_under_faults_still_accounts_for_every_input(
+    fates: list[str], concurrency: int, budget: int
+) -> None:
+    """Once the budget is spent the documents left fail with BudgetExceededError; the
+    rest end as their fate says; no input is lost or doubled, and the spending passes
+    the budget by at most one call (8 tokens) per document in flight."""
+    inputs = texts(fates)
+    backend = FaultyBackend()
+    outcomes = list(
+        extract.Extractor(backend).run_many(
+            Item, inputs, concurrency=concurrency, max_retries=1, budget_tokens=budget
+        )
+    )
+    assert [o.id for o in outcomes] == [i for i, _ in inputs]
+    spent = [o for o in outcomes if o.error_type == "BudgetExceededError"]
+    check_accounted([o for o in outcomes if o not in spent], [
+        (i, t) for i, t in inputs if i not in {o.id for o in spent}
+    ])  # fmt: skip
+    assert sum(o.usage.total_tokens for o in outcomes) <= budget + 8 * concurrency
+
+
 def test_concurrency_is_honoured_and_input_order_kept() -> None:
     backend = FaultyBackend(delay=0.02)
     inputs = texts(["ok"] * 30)
