@@ -66,10 +66,13 @@ class HostedCalls:
     ``_create`` (one SDK call given the seconds it may take; for an async client it
     returns an awaitable) and ``_failure`` (an SDK exception as a ``ProviderFailure``,
     or None if it is not one). ``_prepare``/``_aprepare`` run before the first call
-    (e.g. asking what the server is), within the same deadline.
+    (e.g. asking what the server is), within the same deadline. A library that calls
+    both ways (``both_ways``) defines ``_acreate`` too, its async call: then neither
+    ``complete`` nor ``acomplete`` goes through the other.
     """
 
     is_async: bool
+    both_ways: bool = False
     sdk: str
     _provider: str
     _retry: RetryPolicy
@@ -81,6 +84,10 @@ class HostedCalls:
     def _create(self, params: dict[str, Any], seconds: float | None) -> Any:
         raise NotImplementedError
 
+    def _acreate(self, params: dict[str, Any], seconds: float | None) -> Any:
+        """One async call: an awaitable (an async client's ``_create`` gives one)."""
+        return self._create(params, seconds)
+
     def _failure(self, exc: BaseException) -> ProviderFailure | None:
         raise NotImplementedError
 
@@ -91,14 +98,14 @@ class HostedCalls:
         return None
 
     def complete(self, request: Request) -> Completion:
-        if self.is_async:
+        if self.is_async and not self.both_ways:
             return _blocking(self, request)
         deadline = Deadline(request.deadline)
         self._prepare(deadline)
         return drive(self.exchange(request), functools.partial(self._call, deadline=deadline))
 
     async def acomplete(self, request: Request) -> Completion:
-        if not self.is_async:
+        if not (self.is_async or self.both_ways):
             return await asyncio.to_thread(self.complete, request)
         deadline = Deadline(request.deadline)
         await self._aprepare(deadline)
@@ -139,7 +146,7 @@ class HostedCalls:
 
         async def call(seconds: float | None) -> Any:
             with span(f"{self._provider} request", {**attributes, "extract.try": next(tries)}):
-                return await within(seconds, self._create(params, seconds), self._provider)
+                return await within(seconds, self._acreate(params, seconds), self._provider)
 
         try:
             return await acall_with_retries(
