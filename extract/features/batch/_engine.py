@@ -9,6 +9,7 @@ documents on threads or tasks.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from extract.schemas import CompiledSchema, Invalid
 
 from ._cache import ResultCache, cache_key, default_cache_path
 from ._ratelimit import LimitedBackend, RateLimit
+
+log = logging.getLogger(__name__)
 
 Order = Literal["input", "completed"]
 T = TypeVar("T")
@@ -260,6 +263,7 @@ class Batch:
             timings={},
             model=str(record.get("model", "")),
         )
+        log.debug("%s: from the result cache", doc.id)
         return Outcome(doc.id, result=result, cached=True)
 
     def store(self, doc: Document, result: Result[Any]) -> None:
