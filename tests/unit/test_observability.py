@@ -184,3 +184,23 @@ def _chat(arguments: str) -> dict[str, Any]:
         ],
         "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
     }
+
+
+def test_async_extractions_tell_the_same_and_keep_their_budget(
+    spans: InMemorySpanExporter,
+) -> None:
+    import asyncio
+
+    attempts: list[extract.AttemptEvent] = []
+    ends: list[extract.ResultEvent] = []
+    extractor = extract.Extractor(ScriptedBackend([answer("old"), answer(31)]))
+    result = asyncio.run(
+        extractor.arun(Person, "x", on_attempt=attempts.append, on_result=ends.append)
+    )
+    assert result.value.age == 31 and [a.number for a in attempts] == [1, 2]
+    assert len(ends) == 1 and ends[0].result is result
+    names = sorted(s.name for s in spans.get_finished_spans())
+    assert names == ["chat scripted", "chat scripted", "extract Person"]
+    spent = extract.Extractor(ScriptedBackend([answer("old"), answer(31)]))
+    with pytest.raises(extract.BudgetExceededError):
+        asyncio.run(spent.arun(Person, "x", max_total_tokens=49))
