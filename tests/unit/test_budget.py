@@ -189,3 +189,39 @@ def test_a_failed_documents_tokens_count_in_the_batch() -> None:
     [outcome] = extract.Extractor(backend).run_many(Item, ["x"], max_retries=0)
     assert not outcome.ok and outcome.usage.total_tokens == 150
     assert outcome.usage.cost == pytest.approx(0.1)
+
+
+class Windowed:
+    """A model whose context holds 400 characters of document: longer ones are read in
+    chunks, each answered with one item for 50 tokens."""
+
+    def __init__(self) -> None:
+        self.answered = 0
+
+    @property
+    def name(self) -> str:
+        return "windowed"
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(grammar=False, max_concurrency=1)
+
+    def complete(self, request: Any) -> Completion:
+        from extract.backends import ContextWindowExceeded
+
+        if len(request.document or "") > 400:
+            raise ContextWindowExceeded(900, 400, request.max_tokens)
+        self.answered += 1
+        return spent(f'[{{"name": "part {self.answered}", "count": 1}}]', 30, 20)
+
+
+def test_the_chunks_of_a_long_document_share_its_budget() -> None:
+    text = ". ".join(f"sentence {i} about bolts" for i in range(60))
+    whole = extract.Extractor(Windowed()).run(list[Item], text, chunk_size=300)
+    chunks = len(whole.value)
+    assert chunks >= 4 and whole.usage.total_tokens == 50 * chunks
+    backend = Windowed()
+    with pytest.raises(extract.BudgetExceededError) as caught:
+        extract.Extractor(backend).run(list[Item], text, chunk_size=300, max_total_tokens=120)
+    assert backend.answered == 3  # 0, 50 and 100 tokens spent before each: the 4th is refused
+    assert caught.value.spent == 150
