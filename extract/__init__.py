@@ -25,6 +25,9 @@ What each public name is for:
   values), ``load_examples`` (reviewed records as prompt examples), ``Nearest`` (the
   reviewed records most like each document as its examples), ``Calibration``.
 - Learning while a person reviews: ``Loop`` (suggest, answer, train a student).
+- Tables: ``to_arrow`` (``run_many``'s outcomes as a typed ``pyarrow.Table`` for pandas,
+  polars, DuckDB and Parquet; the ``tables`` extra). ``run_many`` and ``evaluate`` read
+  pandas and polars DataFrames and Hugging Face datasets too.
 - Databases: ``ingest``, ``retry_quarantine`` (imported on first use: SQLAlchemy),
   ``IngestReport``.
 - Watching: ``AttemptEvent`` and ``ResultEvent`` (what the ``on_attempt`` and
@@ -85,7 +88,7 @@ from .core._nearest import Nearest
 from .core._repair import Repaired, UnrepairableOutputError, repair_json
 from .core._result import Attempt, Candidate, Result, Usage
 from .core.grounding import CharQuote, Quote
-from .features.batch import Outcome, RateLimit, ResultCache
+from .features.batch import Outcome, RateLimit, ResultCache, to_arrow
 from .features.documents import Document, load
 from .features.ensemble import Member
 from .features.streaming import AsyncItems, Items, Snapshot
@@ -165,4 +168,5 @@ __all__ = [
     "repair_json",
     "retry_quarantine",
     "stream",
+    "to_arrow",
 ]

@@ -185,8 +185,11 @@ class Verbs:
         one document's failure.
 
         ``inputs``: strings (ids are positions), ``(id, text)`` pairs or ``{"id", "text"}``
-        mappings. ``order="completed"`` yields as results come. ``concurrency``: requests
-        at once for hosted backends (default 8); a local model runs one at a time.
+        mappings, or a table: a pandas or polars DataFrame, a ``datasets.Dataset`` or a
+        ``pyarrow.Table`` with a ``text`` column (and ``id``, else row positions; a row
+        without text is an ``InputError`` outcome). ``order="completed"`` yields as
+        results come. ``concurrency``: requests at once for hosted backends (default 8);
+        a local model runs one at a time.
         ``cache``: ``True`` (the user cache directory), a SQLite path or a ``ResultCache``.
         ``progress``: a progress bar (a status line off a terminal) and a summary on
         stderr; the total is known when ``inputs`` has a length.
@@ -195,8 +198,9 @@ class Verbs:
         with what was spent), never a lost one.
         """
         options = _with_budget(options, budget_tokens)
+        docs = documents(inputs)  # a table without a text column raises before the cache opens
         batch = self._batch(target, cache, requests_per_minute, tokens_per_minute, options, order)
-        outcomes = run_threads(documents(inputs), batch.run, batch.workers(concurrency), order)
+        outcomes = run_threads(docs, batch.run, batch.workers(concurrency), order)
         if progress:
             outcomes = with_progress(outcomes, _length(inputs))
         return batch.closing(outcomes)
@@ -217,8 +221,9 @@ class Verbs:
     ) -> AsyncIterator[Outcome[Any]]:
         """Async ``run_many``: ``concurrency`` requests in flight (``async for``)."""
         options = _with_budget(options, budget_tokens)
+        docs = documents(inputs)
         batch = self._batch(target, cache, requests_per_minute, tokens_per_minute, options, order)
-        outcomes = run_tasks(documents(inputs), batch.arun, batch.workers(concurrency), order)
+        outcomes = run_tasks(docs, batch.arun, batch.workers(concurrency), order)
         if progress:
             outcomes = awith_progress(outcomes, _length(inputs))
         try:

@@ -1,8 +1,10 @@
 """Gold documents: an id, a text and the record a careful person would extract.
 
 From JSON Lines (``{"id", "text", "gold"}`` per line, or the review format, which adds
-``"answer"``: rejected and skipped documents are left out and counted), from an
-iterable of ``(id, text, gold)`` or mappings, each gold validated against the target.
+``"answer"``: rejected and skipped documents are left out and counted), from a table
+with the same columns (a pandas or polars DataFrame, a ``datasets.Dataset``, a
+``pyarrow.Table``), from an iterable of ``(id, text, gold)`` or mappings, each gold
+validated against the target.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pydantic_core import to_jsonable_python
 
 from extract.core._errors import UsageError
 from extract.core._options import compile_target
-from extract.features.batch import json_lines
+from extract.features.batch import as_frame, json_lines, missing
 from extract.features.documents import Document
 from extract.schemas import Invalid
 
@@ -98,6 +100,33 @@ class Dataset:
         return cls(target, docs, left_out)
 
     @classmethod
+    def from_frame(cls, frame: Any, target: Any) -> Dataset:
+        """A table's rows as gold documents: ``text`` and ``gold`` columns (a gold record
+        per row: a struct, or a dict in pandas), ``id`` if there is one (else the row's
+        position) and the review format's ``answer`` (rejected and skipped rows are left
+        out and counted). A missing column or a bad row is a ``UsageError`` naming it."""
+        table = as_frame(frame)
+        if table is None:
+            raise UsageError(
+                "from_frame takes a pandas or polars DataFrame, a datasets.Dataset or a "
+                f"pyarrow.Table, not {type(frame).__name__}"
+            )
+        table.require(["text", "gold"], "gold data")
+        names = ["text", "gold", *(c for c in ("id", "answer") if c in table.columns)]
+        table.require(names, "gold data")
+        validate = _validator(target)
+        docs: list[GoldDocument] = []
+        left_out = 0
+        for position, values in enumerate(table.rows(names)):
+            row = {k: v for k, v in zip(names, values, strict=True)
+                   if k in ("text", "gold") or not missing(v)}  # fmt: skip
+            if row.get("answer") in _LEFT_OUT:
+                left_out += 1
+                continue
+            docs.append(_document(row, f"row {position}", str(position), validate))
+        return cls(target, docs, left_out)
+
+    @classmethod
     def from_records(cls, records: Iterable[Any], target: Any) -> Dataset:
         """``(id, text, gold)`` tuples or ``{"id", "text", "gold"}`` mappings; a text
         may be an ``extract.Document``."""
@@ -114,14 +143,17 @@ class Dataset:
 
 
 def as_dataset(data: Any, target: Any) -> Dataset:
-    """A ``Dataset``, a JSON Lines path or an iterable of records, as a ``Dataset``."""
+    """A ``Dataset``, a JSON Lines path, a table or an iterable of records, as a
+    ``Dataset``."""
     if isinstance(data, Dataset):
         return data
+    if as_frame(data) is not None:  # before Iterable: a frame iterates over its columns
+        return Dataset.from_frame(data, target)
     if isinstance(data, str | os.PathLike):
         return Dataset.from_jsonl(data, target)
     if isinstance(data, Iterable):
         return Dataset.from_records(data, target)
-    raise UsageError(f"data must be a Dataset, a JSONL path or an iterable, not {data!r}")
+    raise UsageError(f"data must be a Dataset, a JSONL path, a table or an iterable, not {data!r}")
 
 
 def _validator(target: Any) -> Any:

@@ -42,13 +42,15 @@ def evaluate(
 ) -> EvalReport:
     """Runs ``systems`` over the gold ``data`` and scores every record field by field.
 
-    ``data``: a ``Dataset``, a JSON Lines path (``{"id", "text", "gold"}`` lines) or an
-    iterable of ``(id, text, gold)``. ``systems``: an ``Extractor``, or a mapping of
-    names to extractors, to option dicts (``instructions``, ``examples``,
-    ``temperature``...) run on ``extractor`` (default: the embedded model), or to
-    ``(extractor, options)`` pairs; None: the default extractor. Options may name a
-    ``target`` of the same shape for one system (a model with ``Quote`` fields against
-    the same model with ``str``): it extracts that, and is scored like the others.
+    ``data``: a ``Dataset``, a JSON Lines path (``{"id", "text", "gold"}`` lines), a
+    table with those columns (a pandas or polars DataFrame, a ``datasets.Dataset``; see
+    ``Dataset.from_frame``) or an iterable of ``(id, text, gold)``. ``systems``: an
+    ``Extractor``, or a mapping of names to extractors, to option dicts
+    (``instructions``, ``examples``, ``temperature``...) run on ``extractor`` (default:
+    the embedded model), or to ``(extractor, options)`` pairs; None: the default
+    extractor. Options may name a ``target`` of the same shape for one system (a model
+    with ``Quote`` fields against the same model with ``str``): it extracts that, and is
+    scored like the others.
     Documents are run in turn by every system (interleaved, so load on the machine
     falls on all alike), ``repeat`` times; a run that raises is scored as an empty
     record and its error kept. ``options`` go to every run (``max_retries``...).

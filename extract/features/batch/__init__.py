@@ -3,10 +3,13 @@
 ``Batch`` turns a ``Document`` into an ``Outcome`` (value or typed error) through the
 result cache and the rate limit; ``_pools`` runs it on threads or tasks in input or
 completion order; ``_inputs`` reads documents from paths, ``_output`` writes resumable
-JSON Lines, ``_progress`` counts outcomes on stderr. ``Extractor.run_many``, the
+JSON Lines, ``_progress`` counts outcomes on stderr. ``_frames`` reads the rows of
+dataframes and datasets, ``_arrow`` writes outcomes as a typed Arrow table
+(``to_arrow``; the types from ``_arrow_schema``). ``Extractor.run_many``, the
 ``extract run`` command, its worker processes and the Ray engine all sit on it.
 """
 
+from ._arrow import to_arrow
 from ._cache import ResultCache, default_cache_path
 from ._engine import (
     Batch,
@@ -18,6 +21,7 @@ from ._engine import (
     open_cache,
     outcome_line,
 )
+from ._frames import Frame, as_frame, missing
 from ._inputs import count_inputs, expand, json_lines, not_text, read_inputs
 from ._jsonl import json_line, read_json_lines
 from ._output import ResumableOutput
@@ -28,6 +32,7 @@ from ._ratelimit import LimitedBackend, RateLimit
 __all__ = [
     "Batch",
     "Document",
+    "Frame",
     "LimitedBackend",
     "Order",
     "Outcome",
@@ -36,6 +41,7 @@ __all__ = [
     "ResultCache",
     "ResumableOutput",
     "Tally",
+    "as_frame",
     "awith_progress",
     "count_inputs",
     "default_cache_path",
@@ -45,6 +51,7 @@ __all__ = [
     "json_line",
     "json_lines",
     "jsonable",
+    "missing",
     "not_text",
     "open_cache",
     "outcome_line",
@@ -52,5 +59,6 @@ __all__ = [
     "read_json_lines",
     "run_tasks",
     "run_threads",
+    "to_arrow",
     "with_progress",
 ]

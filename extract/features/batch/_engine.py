@@ -19,7 +19,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, TypeAdapter
 
 from extract.backends import Backend
-from extract.core._errors import ExtractError
+from extract.core._errors import ExtractError, InputError
 from extract.core._loop import Options
 from extract.core._result import Result, Usage
 from extract.core._runner import Job, Runner
@@ -27,6 +27,7 @@ from extract.features.documents import Document as Loaded
 from extract.schemas import CompiledSchema, Invalid
 
 from ._cache import ResultCache, cache_key, default_cache_path
+from ._frames import TextRow, text_rows
 from ._ratelimit import LimitedBackend, RateLimit
 
 log = logging.getLogger(__name__)
@@ -160,7 +161,27 @@ def documents(inputs: Iterable[Any], kind: str = "UsageError") -> Iterator[Docum
     name; a text may be one too). A malformed or repeated input becomes a failed
     outcome (error type ``kind``), so it is reported instead of stopping the run; a
     mapping's ``where`` names a repeat's outcome instead of the id it repeats. Outcomes
-    among the inputs pass through."""
+    among the inputs pass through.
+
+    A table (a pandas or polars DataFrame, a ``datasets.Dataset``, a ``pyarrow.Table``)
+    gives a document per row of its ``text`` column, with its ``id`` column or the
+    row's position as the id; a row without a text string is an ``InputError``
+    outcome. A table without a ``text`` column is a ``UsageError``, raised here."""
+    rows = text_rows(inputs)
+    if rows is not None:
+        return _documents(_table_records(rows), InputError.__name__)
+    return _documents(inputs, kind)
+
+
+def _table_records(rows: Iterable[TextRow]) -> Iterator[dict[str, Any] | Outcome[Any]]:
+    for row in rows:
+        if row.problem is not None:
+            yield Outcome.failed(row.id, InputError.__name__, row.problem)
+        else:
+            yield {"id": row.id, "text": row.text, "where": row.where}
+
+
+def _documents(inputs: Iterable[Any], kind: str) -> Iterator[Document | Outcome[Any]]:
     seen: dict[str, str] = {}  # id -> where it was first given
     for position, item in enumerate(inputs):
         if isinstance(item, Outcome):
