@@ -8,6 +8,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
+# Tests are offline: LiteLLM reads the price list and the other catalogues it ships
+# instead of fetching them when it is imported (set before any test imports it).
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+os.environ["LITELLM_OFFLINE_MODE"] = "true"
+
 _COMMON: dict[str, Any] = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
 settings.register_profile("default", max_examples=60, **_COMMON)
 # CI replays the same examples every run, so a landing never hinges on luck; a developer's

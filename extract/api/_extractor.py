@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
+import re
 import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, TypeVar, overload
@@ -29,15 +31,23 @@ class Extractor(Verbs):
     """Extracts typed values from text with one model.
 
     ``model`` is a GGUF file path, a ``llama_cpp.Llama``, ``"openai:MODEL"``,
-    ``"anthropic:MODEL"``, an ``openai.OpenAI``/``AsyncOpenAI`` or
-    ``anthropic.Anthropic``/``AsyncAnthropic`` client (then pass ``model=``), a client
-    built by ``instructor`` (``from_openai``, ``from_litellm``, ``from_provider``...), a
-    distilled student (``"spacy:DIR"`` or a loaded spaCy pipeline), any object
-    implementing ``extract.backends.Backend``, or ``None`` for the embedded default model.
+    ``"anthropic:MODEL"``, ``"litellm:MODEL"`` (any LiteLLM model string, e.g.
+    ``"litellm:gemini/gemini-2.5-flash"``), instructor's ``"provider/model"``
+    (``"openai/..."`` and ``"anthropic/..."`` use those SDKs, another provider LiteLLM
+    knows goes through LiteLLM; an existing file of that name stays a GGUF path), an
+    ``openai.OpenAI``/``AsyncOpenAI`` or ``anthropic.Anthropic``/``AsyncAnthropic``
+    client (then pass ``model=``), a client built by ``instructor`` (``from_openai``,
+    ``from_litellm``, ``from_provider``...), a distilled student (``"spacy:DIR"`` or a
+    loaded spaCy pipeline), any object implementing ``extract.backends.Backend``, or
+    ``None`` for the embedded default model.
     Hosted options: ``base_url`` (OpenAI-compatible servers), ``profile``, ``strategy``,
     ``retry`` (an ``extract.backends.RetryPolicy``), ``api_key``, ``timeout`` (seconds
-    each whole call may take; for ``"openai:MODEL"``/``"anthropic:MODEL"`` 120 s unless
-    given, for your own client its own timeout), ``asynchronous``.
+    each whole call may take; for ``"openai:MODEL"``/``"anthropic:MODEL"``/
+    ``"litellm:MODEL"`` 120 s unless given, for your own client its own timeout),
+    ``asynchronous``. With LiteLLM every other keyword (``api_base``, ``api_key``,
+    ``custom_llm_provider``, ``extra_headers``...) goes on to ``litellm.completion``; the
+    strategies come from LiteLLM's knowledge of the model, and ``Result.usage.cost`` from
+    its prices.
     ``deadline``: seconds each extraction may take in all (calls, transport retries and
     re-asks), else ``DeadlineExceededError``; a ``deadline=`` per call overrides it.
     ``rate_limit``: a ``RateLimit`` every request of this extractor waits for; give the
@@ -152,6 +162,8 @@ def _backend_for(model: Any, options: dict[str, Any]) -> Backend:
             return _hosted_backend(vendor, name, options, from_client=False)
         if vendor == "spacy" and name:
             return _student(name, options)
+        if (named := _provider_model(model)) is not None:
+            return _hosted_backend(*named, options, from_client=False)
     try:
         from extract.backends._cpu import UnrunnableLibrary
         from extract.backends.llamacpp import LlamaCppBackend
@@ -167,17 +179,54 @@ def _backend_for(model: Any, options: dict[str, Any]) -> Backend:
         raise ModelLoadError(f"could not load {model!r}: {exc}") from exc
 
 
-# Client's top-level module -> (backend module, factory, pip extra). Imported when used.
-_CLIENTS = {
+# Vendor -> (backend module, factory, pip extra). Imported when used.
+_BACKENDS = {
     "openai": ("extract.backends.openai_api", "OpenAIBackend", "hosted"),
     "anthropic": ("extract.backends.anthropic_api", "AnthropicBackend", "hosted"),
     "instructor": ("extract.backends.instructor_api", "instructor_backend", "instructor"),
+    "litellm": ("extract.backends.litellm_api", "LiteLLMBackend", "litellm"),
 }
-_NAMED = ("openai", "anthropic")  # "openai:MODEL" and "anthropic:MODEL"
+_CLIENTS = ("openai", "anthropic", "instructor")  # a client object's top-level module
+_NAMED = ("openai", "anthropic", "litellm")  # "openai:MODEL", "anthropic:MODEL"...
+# How a provider is spelled in "provider/model" (LiteLLM's names: "together_ai"...).
+_PROVIDER = re.compile(r"[a-z][a-z0-9_-]*")
+# Providers named in LiteLLM's docs, for a clear error where LiteLLM is not installed
+# (where it is, its own ``provider_list`` decides).
+_WELL_KNOWN_PROVIDERS = frozenset(
+    {
+        "azure", "bedrock", "cerebras", "cohere", "databricks", "deepseek", "fireworks_ai",
+        "gemini", "groq", "huggingface", "mistral", "ollama", "ollama_chat", "openrouter",
+        "perplexity", "together_ai", "vertex_ai", "watsonx", "xai",
+    }
+)  # fmt: skip
+
+
+def _provider_model(model: str) -> tuple[str, str] | None:
+    """instructor's ``"provider/model"`` as (vendor, model): OpenAI and Anthropic have
+    backends of their own, any other provider LiteLLM knows goes through LiteLLM.
+    None when the prefix names no provider (the string stays a model path)."""
+    provider, slash, name = model.partition("/")
+    if not slash or not name or not _PROVIDER.fullmatch(provider) or model.endswith(".gguf"):
+        return None
+    if provider in ("openai", "anthropic"):
+        return provider, name
+    if provider in _litellm_providers():
+        return "litellm", model
+    return None
+
+
+def _litellm_providers() -> frozenset[str]:
+    """The providers LiteLLM knows (``litellm.provider_list``), or, where it is not
+    installed, the best-known of them (then building the backend says how to install it)."""
+    if importlib.util.find_spec("litellm") is None:
+        return _WELL_KNOWN_PROVIDERS
+    import litellm
+
+    return frozenset(str(getattr(p, "value", p)) for p in litellm.provider_list)
 
 
 def _hosted_backend(vendor: str, model: Any, options: dict[str, Any], from_client: bool) -> Backend:
-    module_name, class_name, extra = _CLIENTS[vendor]
+    module_name, class_name, extra = _BACKENDS[vendor]
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -195,6 +244,10 @@ def _hosted_backend(vendor: str, model: Any, options: dict[str, Any], from_clien
             options = dict(options)
             return cls(model, options.pop("model", None), **options)  # type: ignore[no-any-return]
         return cls.from_name(model, **options)  # type: ignore[no-any-return]
+    except ImportError as exc:  # the SDK itself, imported when the backend is made
+        raise ModelLoadError(
+            f"{vendor} needs its SDK: pip install 'structured-extract[{extra}]' ({exc})"
+        ) from exc
     except (TypeError, ValueError) as exc:
         raise UsageError(f"{vendor}: {exc}") from exc
     except Exception as exc:  # the SDK's own error, e.g. a missing key

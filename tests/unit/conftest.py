@@ -17,6 +17,7 @@ NEEDS = {
     "test_stream_hosted.py": (("openai", "anthropic"), "hosted"),
     "test_server_dialect.py": (("openai",), "hosted"),
     "test_instructor.py": (("instructor", "openai", "anthropic"), "instructor"),
+    "test_litellm.py": (("litellm", "openai", "anthropic", "httpx"), "litellm,hosted"),
     "test_review_app.py": (("starlette", "httpx"), "review"),
     "test_review_form.py": (("starlette",), "review"),
     "test_review_store.py": (("starlette",), "review"),
