@@ -81,7 +81,7 @@ def _library_verdict() -> _cpu.Verdict:
 
 
 SHARE_AT_LEAST = 16  # tokens of a prompt being evaluated worth waiting a step to share
-DEFAULT_SEQUENCES = 1  # answers in flight at once: batching is opt-in until it pays (README)
+DEFAULT_SEQUENCES = 1  # answers in flight: opt-in until batching pays (docs/benchmarks/batching.md)
 LLAMA_OWN_CONTEXT = 512  # the Llama object's context: one batch, never decoded in
 
 

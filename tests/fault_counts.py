@@ -5,7 +5,7 @@ a file path, every call appends one JSON line there, and
 
     python -m tests.fault_counts FILE
 
-sums them per suite (the README's reliability section quotes that table). Without the
+sums them per suite (docs/benchmarks/reliability.md quotes that table). Without the
 variable ``record`` does nothing, so the tests cost nothing extra.
 """
 

@@ -1,4 +1,4 @@
-"""The records the review browser test (and the README's example) corrects."""
+"""The records the review browser test (and the review how-to's screenshot) corrects."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ that overlap a leaf's characters in the answer (a string with its quotes, so the
 decision to end it counts too) are that value's evidence; tokens the grammar forced
 carry none, so a value the grammar fixed (a const, a single-choice enum) has
 confidence 1. How the evidence of several tokens becomes one number is ``AGGREGATES``;
-``DEFAULT_AGGREGATE`` was chosen by measurement (see the README's confidence section).
+``DEFAULT_AGGREGATE`` was chosen by measurement (see docs/benchmarks/confidence.md).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Where a grammar or a tool schema enforces the structure, the model needs to know what
 each field means, not the schema's syntax; the list costs a fraction of the prompt
-tokens of the schema itself (see the README's speed section for the figures). Written
+tokens of the schema itself (figures in docs/benchmarks/speed.md). Written
 by hand: the libraries that render schemas (json-schema-for-humans and the like) make
 documentation pages, not a dozen lines for a small model's prompt.
 """

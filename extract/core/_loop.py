@@ -59,8 +59,8 @@ class Options:
     chunk_overlap: int = 200
     max_chunks: int = 64
     # What the system prompt shows of the target: the JSON Schema, or a field list
-    # (names, types, descriptions) at about 40% of its tokens (see the README's speed
-    # section for what each scores).
+    # (names, types, descriptions) at about 40% of its tokens (see docs/benchmarks/speed.md
+    # for what each scores).
     prompt: str = "schema"
     # Seconds the whole extraction may take, every call, transport retry and re-ask
     # included (None: no limit but each call's timeout).

@@ -159,7 +159,7 @@ def test_run_many_decodes_documents_together(backend: Any) -> None:
     assert system >= shared_prompt(backend) > 100
     assert all(o.result.usage.cached_prompt_tokens >= system for o in outcomes)
     # Greedy answers: the values agree with one-at-a-time decoding field by field
-    # except where float summation order tips a near tie (README: throughput).
+    # except where float summation order tips a near tie (docs/benchmarks/batching.md).
     agree = sum(a.value == o.result.value for a, o in zip(one_by_one, outcomes, strict=True))
     assert agree >= len(TEXTS) // 2
 

@@ -3,7 +3,7 @@
 A fixed sample (every 16th file, about 500 schemas from every subset) must compile
 without a crash, be usable (fully or degraded), accept every valid instance the
 grammar can spell, and reject every invalid one by grammar or post-validation.
-The whole set is run by ``benchmarks/coverage.py`` (figures in the README).
+The whole set is run by ``benchmarks/coverage.py`` (figures in docs/benchmarks/coverage.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The README's Python example runs as written, as a user would run it."""
+"""The README's example and the testing how-to's snippets run as written, as a user
+would run them (every other example is run by test_docs_examples.py)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,17 @@ from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+from tests.docs_examples import blocks
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+TESTING_PAGE = ROOT / "docs" / "how-to" / "testing.md"
 
 
 @pytest.mark.model
 def test_readme_example_runs(tmp_path: Path) -> None:
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
-    example = next(b for b in blocks if "extract.extract(Person" in b)
+    found = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    example = next(b for b in found if "extract.extract(Person" in b)
     script = tmp_path / "example.py"
     script.write_text(
         example + "\nassert isinstance(person, Person)\n"
@@ -28,19 +33,13 @@ def test_readme_example_runs(tmp_path: Path) -> None:
     assert proc.stdout.startswith("ok ")
 
 
-def test_readme_testing_examples_pass_in_a_users_suite(tmp_path: Path) -> None:
-    """The extract.testing snippets, run by pytest in a fresh project directory."""
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
-    snippets = [b for b in blocks if "llm_outputs(Invoice)" in b or "scripted_extractor" in b]
-    assert len(snippets) == 2
-    header = (
-        "import pytest\nimport extract\nfrom pydantic import BaseModel\n\n"
-        "class Invoice(BaseModel):\n    number: str\n    total: float\n    items: list[str]\n\n"
-        "class Point(BaseModel):\n    x: int\n    y: int\n\n"
-        "def my_parser(text):\n    return extract.parse(Invoice, text)\n\n"
-        "MyParseError = extract.ParseError\n\n"
-    )
-    (tmp_path / "test_user.py").write_text(header + "\n\n".join(snippets))
+def test_the_testing_pages_snippets_pass_in_a_users_suite(tmp_path: Path) -> None:
+    """The extract.testing page, its blocks in one file, run by pytest in a fresh
+    project directory: the user's code first, then the two tests it shows."""
+    snippets = [b.code for b in blocks(TESTING_PAGE) if b.lang == "python" and b.runs]
+    assert len(snippets) == 3
+    assert "llm_outputs(Invoice)" in snippets[1] and "scripted_extractor" in snippets[2]
+    (tmp_path / "test_user.py").write_text("\n\n".join(snippets))
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_user.py"],
         cwd=tmp_path,

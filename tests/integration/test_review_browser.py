@@ -6,7 +6,7 @@ fix a prediction that does not validate, reject a document whose text holds a
 ``<script>`` (which must not run), reload (the state is kept), kill the server with
 SIGKILL and start it again (nothing lost), accept the rest, undo. After each step the
 exported ``reviewed.jsonl`` is read back line by line. Set ``REVIEW_SCREENSHOT`` to a
-path to keep a screenshot of the page (the README's is made so).
+path to keep a screenshot of the page (docs/how-to/review.md shows one made so).
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ def sample_text(name: str) -> str:
 
 # Below this, a value is marked for checking: on the corpus, the embedded model's
 # values under it were right 19% of the time, those above it about half the time (see
-# the README's confidence section).
+# docs/benchmarks/confidence.md).
 CHECK_BELOW = 0.1
 
 

@@ -1,7 +1,7 @@
 """Several answers voted into one, leaf by leaf, with the share of members behind each value.
 
 Every answer is a JSON value with a weight (a ``Ballot``). The rules, applied from the
-root down (``vote`` runs them; the README states them for users):
+root down (``vote`` runs them; docs/how-to/ensembles.md states them for users):
 
 - At each place, a value is given when the members that give one (not null, not a
   missing key) carry at least ``min_support`` of the weight that reached the place;
