@@ -23,6 +23,8 @@ NEEDS = {
     "test_review_store.py": (("starlette",), "review"),
     "test_review_learn.py": (("starlette", "httpx"), "review"),
     "test_documents.py": (("pypdfium2", "selectolax", "docx", "fpdf", "PIL"), "dev"),
+    "test_tables.py": (("pyarrow",), "tables"),
+    "test_frames.py": (("pandas", "polars", "datasets", "pyarrow"), "dev"),
     "test_observability.py": (("opentelemetry", "openai"), "dev"),
 }
 

@@ -23,9 +23,11 @@ if TYPE_CHECKING:
 
     from ._arrow_schema import Shape
 
-# Beside the value's columns: what each outcome says about its run. Null where a failed
-# document has no answer to count (its error says why).
-_AFTER = ("error", "attempts", "prompt_tokens", "completion_tokens", "cached", "seconds")
+# Beside the value's columns: what each outcome says about its run. ``attempts`` is null
+# for a failure (its error says why), ``cost_usd`` where any part has no known price.
+_AFTER = (
+    "error", "attempts", "prompt_tokens", "completion_tokens", "cost_usd", "cached", "seconds",
+)  # fmt: skip
 OUTCOME_COLUMNS = ("id", *_AFTER)
 
 
@@ -38,8 +40,9 @@ def to_arrow(
     Columns: ``id``; the value's (a Pydantic model's fields, or a closed JSON Schema
     object's properties, one column each; any other target, or ``flatten=False``, one
     ``value`` column); ``error`` (``"Type: message"``, null for a value; a failed row's
-    value columns are null); ``attempts``, ``prompt_tokens``, ``completion_tokens``
-    (null for a failure), ``cached`` and ``seconds``.
+    value columns are null); ``attempts`` (null for a failure), ``prompt_tokens`` and
+    ``completion_tokens`` (what the document spent, failed or not), ``cost_usd`` (null
+    where a price is unknown), ``cached`` and ``seconds``.
 
     Types: nested models are structs, lists lists, ``dict[str, X]`` maps, enums and
     Literals strings, ``date`` ``date32``, ``datetime`` a naive ``timestamp[us]`` (an
@@ -78,7 +81,7 @@ def to_arrow(
     return pa.Table.from_arrays([arrays[f.name] for f in fields], schema=pa.schema(fields))
 
 
-_NULLABLE = {"error", "attempts", "prompt_tokens", "completion_tokens"}
+_NULLABLE = {"error", "attempts", "cost_usd"}
 
 
 def _pyarrow() -> Any:
@@ -178,18 +181,17 @@ def _unfit(name: str, shape: Shape, outcome: Outcome[Any], exc: Exception) -> Ex
 
 
 def _outcome_arrays(pa: Any, rows: list[Outcome[Any]]) -> dict[str, pyarrow.Array]:
-    results = [o.result for o in rows]
+    usage = [o.usage for o in rows]
+    attempts = [None if o.result is None else len(o.result.attempts) for o in rows]
     return {
         "error": pa.array([o.error for o in rows], pa.string()),
-        "attempts": pa.array([None if r is None else len(r.attempts) for r in results],
-                             pa.int64()),
-        "prompt_tokens": pa.array([None if r is None else r.usage.prompt_tokens
-                                   for r in results], pa.int64()),
-        "completion_tokens": pa.array([None if r is None else r.usage.completion_tokens
-                                       for r in results], pa.int64()),
+        "attempts": pa.array(attempts, pa.int64()),
+        "prompt_tokens": pa.array([u.prompt_tokens for u in usage], pa.int64()),
+        "completion_tokens": pa.array([u.completion_tokens for u in usage], pa.int64()),
+        "cost_usd": pa.array([u.cost for u in usage], pa.float64()),
         "cached": pa.array([o.cached for o in rows], pa.bool_()),
         "seconds": pa.array([float(o.seconds) for o in rows], pa.float64()),
-    }  # fmt: skip
+    }
 
 
 def _name(target: Any) -> str:

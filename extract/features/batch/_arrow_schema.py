@@ -260,24 +260,20 @@ def _reader(kind: type) -> TypeAdapter[Any]:
     return TypeAdapter(kind)
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo is None else value.astimezone(dt.timezone.utc)
-
-
-def _naive_timestamp(value: Any) -> dt.datetime:
-    return _utc(_reader(dt.datetime).validate_python(value)).replace(tzinfo=None)
-
-
-def _utc_timestamp(value: Any) -> dt.datetime:
+def _datetime(value: Any) -> dt.datetime:
+    """As given: pyarrow stores an aware value as its UTC instant in either column
+    (in Arrow's range, wider than Python's near the years 1 and 9999)."""
     parsed: dt.datetime = _reader(dt.datetime).validate_python(value)
-    return parsed.replace(tzinfo=dt.timezone.utc) if parsed.tzinfo is None else _utc(parsed)
+    return parsed
 
 
 def _time(value: Any) -> dt.time:
+    """An offset is applied here: pyarrow would drop it from a ``time64``."""
     parsed: dt.time = _reader(dt.time).validate_python(value)
     if parsed.tzinfo is None:
         return parsed
-    return _utc(dt.datetime.combine(dt.date(2000, 1, 3), parsed)).time()
+    moment = dt.datetime.combine(dt.date(2000, 1, 3), parsed)  # any day far from the ends
+    return moment.astimezone(dt.timezone.utc).time()
 
 
 def _decimal(value: Any) -> Decimal:
@@ -288,9 +284,9 @@ def _hinted(hint: Any) -> Shape:
     if hint == "date":
         return Shape(pa.date32(), False, _reader(dt.date).validate_python)
     if hint == "timestamp":
-        return Shape(pa.timestamp("us"), False, _naive_timestamp)
+        return Shape(pa.timestamp("us"), False, _datetime)
     if hint == "utc":
-        return Shape(pa.timestamp("us", tz="UTC"), False, _utc_timestamp)
+        return Shape(pa.timestamp("us", tz="UTC"), False, _datetime)
     if hint == "time":
         return Shape(pa.time64("us"), False, _time)
     if hint == "duration":

@@ -118,12 +118,10 @@ def _text_rows(frame: Frame, has_ids: bool) -> Iterator[TextRow]:
         if isinstance(text, str):
             yield TextRow(ident, where, str(text))  # str(): numpy's str_ is a subclass
             continue
-        yield TextRow(ident, where, None, f'{where} has no "text" string: {_holds(text)}')
+        yield TextRow(ident, where, None, f'{where} has no "text" string ({_holds(text)})')
 
 
 def _holds(value: Any) -> str:
-    if value is None:
-        return "it is null"
     if missing(value):
-        return f"it is {value!r}"  # nan, <NA>, NaT
-    return f"it holds a {type(value).__name__}"
+        return f"it is missing: {value!r}"  # None, nan, <NA> (pandas may turn None to nan)
+    return f"it holds a value of type {type(value).__name__}"
