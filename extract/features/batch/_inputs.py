@@ -142,7 +142,7 @@ def _parquet_records(path: str) -> Iterator[dict[str, Any] | Outcome[Any]]:
     try:
         import pyarrow.parquet
     except ImportError:
-        message = "reading Parquet needs pyarrow: pip install 'structured-extract[ray]'"
+        message = "reading Parquet needs pyarrow: pip install 'structured-extract[tables]'"
         yield _bad(path, message)
         return
     try:
