@@ -47,8 +47,8 @@ class Block:
 
 
 def pages() -> list[Path]:
-    """Every page under docs/."""
-    return sorted((ROOT / "docs").rglob("*.md"))
+    """README.md and every page under docs/."""
+    return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 
 
 def blocks(page: Path) -> list[Block]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +44,14 @@ def test_the_error_tree_on_the_errors_page_is_the_one_in_the_code() -> None:
     tree = docstring.split("\n\n", 1)[1].rstrip()
     page = (ROOT / "docs/reference/errors.md").read_text(encoding="utf-8")
     assert "```text\n" + tree + "\n```" in page, "copy the tree of extract/core/_errors.py"
+
+
+def test_the_readmes_links_lead_to_files_of_the_repository() -> None:
+    """The README is read on a code host, outside the site: its relative links must
+    resolve there (mkdocs does not see it)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", readme)
+    relative = [t for t in targets if "://" not in t]
+    assert len(relative) > 20
+    for target in relative:
+        assert (ROOT / target).exists(), f"README links to {target}, which does not exist"
