@@ -12,7 +12,7 @@ from ._verbs import Verbs
 class Ensemble(Verbs):
     """Extracts with every member and votes their answers into one value.
 
-    ``members``: extractors (local, hosted, students, any mix) or ``Member``\\ s.
+    ``members``: extractors (local, hosted, students, any mix) or ``Member`` objects.
     ``samples=n`` asks each member ``n`` times at ``temperature``, with seeds ``seed``,
     ``seed + 1``... Each leaf value is a weighted majority over the members that
     answered (ties: the heavier member, then the one listed first); list items are
