@@ -1,8 +1,15 @@
-"""Documents longer than the model's context: extracted chunk by chunk, merged.
+"""Long documents: extracted chunk by chunk, merged.
 
 Only targets made of lists can be split this way: a list (``list[Entity]``) or a model
 with list fields (the lists are concatenated, every other field taken from the first
-chunk that gives it). Chunks are cut at line or sentence ends and overlap, so a name
+chunk that gives it). Such a target's text longer than ``chunk_size`` characters
+(``CHUNK_SIZE`` by default) is read in chunks even when it fits the model's context
+(``chunking="size"``): a small model given a whole long text lists a few names from it
+and stops; the smaller its chunks, the more of every part it reads (see the
+long-document benchmark). A text that would need more than ``max_chunks`` is cut into
+that many larger chunks. ``chunking="overflow"`` reads a text whole until the context
+refuses it. A model that does not read the prompt (a trained student) reads the text
+whole either way. Chunks are cut at line or sentence ends and overlap, so a name
 cut in two at a chunk's end is whole in the next; an item found twice in an overlap
 is kept once (the same value at the same offsets). Every offset is mapped back to the
 whole document.
@@ -24,7 +31,7 @@ from pydantic import TypeAdapter
 
 from extract.schemas import CompiledSchema, Invalid
 
-from ._errors import ContextWindowError, ExtractionError
+from ._errors import ContextWindowError, ExtractionError, UsageError
 from ._loop import Options
 from ._loop import type_name as loop_type_name
 from ._result import Result, Usage
@@ -32,6 +39,12 @@ from ._result import Result, Usage
 log = logging.getLogger(__name__)
 
 _MIN_CHUNK = 200
+# Characters per chunk when a text is read in chunks by size: the best worst fifth and
+# overall recall of the long-document benchmark (docs/benchmarks/grounding.md).
+CHUNK_SIZE = 2000
+# When a list target's text is read in chunks: when longer than ``chunk_size`` ("size"),
+# or only when the model's context refuses it whole ("overflow").
+CHUNKING = ("size", "overflow")
 _CUT = re.compile(r"\n|(?<=[.!?;])\s")
 
 
@@ -102,16 +115,85 @@ def chunk_size_for(error: ContextWindowError, text: str, max_tokens: int) -> int
     return max(_MIN_CHUNK, int(len(text) * room / text_tokens * 0.8))
 
 
+def size_for(
+    compiled: CompiledSchema, text: str, options: Options, reads_prompt: bool = True
+) -> int | None:
+    """Characters per chunk to read ``text`` in before any model is asked, or None to
+    read it whole (and in chunks only when the context refuses it). Chunks for
+    ``chunking="size"``, a model that reads the prompt, a target that can be split and a
+    text longer than ``chunk_size``; larger ones when that size would need more than
+    ``max_chunks``."""
+    if options.chunking != "size" or not reads_prompt:
+        return None
+    size = options.chunk_size or CHUNK_SIZE
+    if len(text) <= size or list_fields(compiled.json_schema) is None:
+        return None
+    size = max(size, -(-len(text) // options.max_chunks))
+    while len(text) > size:
+        if len(cut(text, size, options.chunk_overlap)) <= options.max_chunks:
+            return size
+        if size == len(text) - 1:
+            return None
+        size = min(size + max(1, size // 8), len(text) - 1)  # the last try: 2 chunks
+    return None
+
+
 ChunkSteps = Generator[str, "Result[Any] | ContextWindowError", Result[Any]]
 
 
 def chunked_steps(
-    target: Any, compiled: CompiledSchema, text: str, options: Options, first: ContextWindowError
+    target: Any,
+    compiled: CompiledSchema,
+    text: str,
+    options: Options,
+    first: ContextWindowError | None,
 ) -> ChunkSteps:
-    """The plan: yields each chunk's text, is sent its result; returns the merged one."""
+    """The plan: yields each chunk's text, is sent its result; returns the merged one.
+    ``first``: the error the whole text met, or None to cut it by ``options.chunk_size``
+    (``size_for``'s)."""
     type_name = loop_type_name(target)
-    max_tokens = options.max_tokens
     fields = list_fields(compiled.json_schema)
+    if first is None:
+        if fields is None or options.chunk_size is None:
+            raise UsageError(f"{type_name} is read in chunks only by a size_for plan")
+        size = options.chunk_size
+        pending = cut(text, size, options.chunk_overlap)
+        log.info(
+            "%s: the document (%d characters) is read in %d chunks of at most %d characters",
+            type_name, len(text), len(pending), size,
+        )  # fmt: skip
+    else:
+        fields, pending = _overflow_chunks(type_name, fields, text, options, first)
+    done: list[tuple[int, Result[Any]]] = []
+    while pending:
+        start, end = pending.pop(0)
+        answer = yield text[start:end]
+        if isinstance(answer, ContextWindowError):
+            if end - start <= _MIN_CHUNK:
+                raise answer
+            if len(done) + len(pending) + 2 > options.max_chunks:
+                raise ContextWindowError(
+                    f"{answer} A chunk of {end - start} characters did not fit, and cut in "
+                    f"two the document would need more than max_chunks={options.max_chunks}.",
+                    prompt_tokens=answer.prompt_tokens,
+                    context_window=answer.context_window,
+                    attempts=[a for _, r in done for a in r.attempts],
+                    usage=sum((r.usage for _, r in done), Usage()),
+                )
+            halves = cut(text[start:end], (end - start) // 2 + 1, options.chunk_overlap)
+            pending[:0] = [(start + a, start + b) for a, b in halves]
+            log.info("%s: a chunk of %d characters did not fit: halved", type_name, end - start)
+            continue
+        done.append((start, answer))
+    return _merged(target, compiled, fields, done, type_name)
+
+
+def _overflow_chunks(
+    type_name: str, fields: tuple[str, ...] | None, text: str, options: Options,
+    first: ContextWindowError,
+) -> tuple[tuple[str, ...], list[tuple[int, int]]]:  # fmt: skip
+    """How a text the context refused whole splits: its target's list fields and its
+    chunks, or the error saying why it cannot be read in chunks."""
     if fields is None:
         raise ContextWindowError(
             f"{first} The document is {len(text)} characters and {type_name} cannot be "
@@ -120,7 +202,7 @@ def chunked_steps(
             prompt_tokens=first.prompt_tokens,
             context_window=first.context_window,
         )
-    size = options.chunk_size or chunk_size_for(first, text, max_tokens)
+    size = options.chunk_size or chunk_size_for(first, text, options.max_tokens)
     pending = cut(text, size, options.chunk_overlap)
     if len(pending) > options.max_chunks:
         raise ContextWindowError(
@@ -134,19 +216,7 @@ def chunked_steps(
         "reading it in %d chunks of at most %d characters",
         type_name, len(text), first.context_window, len(pending), size,
     )  # fmt: skip
-    done: list[tuple[int, Result[Any]]] = []
-    while pending:
-        start, end = pending.pop(0)
-        answer = yield text[start:end]
-        if isinstance(answer, ContextWindowError):
-            if end - start <= _MIN_CHUNK:
-                raise answer
-            halves = cut(text[start:end], (end - start) // 2 + 1, options.chunk_overlap)
-            pending[:0] = [(start + a, start + b) for a, b in halves]
-            log.info("%s: a chunk of %d characters did not fit: halved", type_name, end - start)
-            continue
-        done.append((start, answer))
-    return _merged(target, compiled, fields, done, type_name)
+    return fields, pending
 
 
 def _merged(

@@ -53,8 +53,11 @@ class Options:
     instructions: str | None = None
     examples: tuple[tuple[str, Any], ...] = ()
     seed: int | None = None
-    # A document longer than the context: characters per chunk (None: from the window),
-    # characters shared by neighbouring chunks, and the most chunks to read.
+    # A list target's long text, read in chunks (``_long``): when it is longer than
+    # ``chunk_size`` ("size") or only when the context refuses it whole ("overflow");
+    # characters per chunk (None: ``_long.CHUNK_SIZE``, or on overflow from the
+    # window), characters shared by neighbouring chunks, and the most chunks to read.
+    chunking: str = "size"
     chunk_size: int | None = None
     chunk_overlap: int = 200
     max_chunks: int = 64

@@ -13,6 +13,7 @@ from extract.schemas import CompiledSchema, SchemaError, compile_schema
 from ._budget import check_tokens
 from ._calibration import as_calibration
 from ._errors import UnsupportedTypeError, UsageError
+from ._long import CHUNKING
 from ._loop import Options
 from ._nearest import Nearest, parse_nearest
 from ._prompt import PROMPTS, dump_example
@@ -27,8 +28,8 @@ def compile_target(target: Any) -> CompiledSchema:
 
 OPTION_NAMES = (
     "max_retries", "temperature", "max_tokens", "instructions", "examples", "seed",
-    "chunk_size", "chunk_overlap", "max_chunks", "prompt", "deadline", "min_confidence",
-    "calibration", "images", "max_total_tokens", "on_attempt", "on_result",
+    "chunking", "chunk_size", "chunk_overlap", "max_chunks", "prompt", "deadline",
+    "min_confidence", "calibration", "images", "max_total_tokens", "on_attempt", "on_result",
 )  # fmt: skip
 
 
@@ -94,6 +95,12 @@ def parse_options(target: Any, options: dict[str, Any]) -> Options:
         raise UsageError("temperature must be a number >= 0")
     if parsed.seed is not None and not isinstance(parsed.seed, int):
         raise UsageError("seed must be an int or None")
+    if not isinstance(parsed.chunking, str) or parsed.chunking not in CHUNKING:
+        raise UsageError(
+            f"chunking must be one of {list(CHUNKING)} (read a list target's text in chunks "
+            "when longer than chunk_size, or only when the context refuses it whole), "
+            f"not {parsed.chunking!r}"
+        )
     if parsed.chunk_size is not None and (
         not isinstance(parsed.chunk_size, int) or parsed.chunk_size < 200
     ):

@@ -26,7 +26,7 @@ from ._budget import Budget, Prices
 from ._drive import adrive, drive
 from ._errors import ContextWindowError, UsageError
 from ._events import ResultEvent
-from ._long import chunked_steps
+from ._long import chunked_steps, size_for
 from ._loop import Options, arun_extraction, run_extraction, type_name
 from ._options import with_nearest
 from ._result import Result, Usage
@@ -183,9 +183,10 @@ def _ended(
 
 
 class BackendRunner:
-    """One backend's retry-and-repair loop. A text longer than the model's context is
-    read chunk by chunk (``_long``), except while streaming (a stream shows one
-    answer). ``deadline``: seconds per extraction unless the options name their own."""
+    """One backend's retry-and-repair loop. A list target's long text is read chunk by
+    chunk (``_long``: when longer than ``chunk_size``, or longer than the model's
+    context), except while streaming (a stream shows one answer). ``deadline``:
+    seconds per extraction unless the options name their own."""
 
     def __init__(
         self, backend: Backend, deadline: float | None = None, prices: Prices | None = None
@@ -235,33 +236,39 @@ class BackendRunner:
         backend, target, compiled = self.backend, job.target, job.compiled
         if prepare is not None:
             return run_extraction(backend, target, compiled, job.text, options, prepare)
+
+        def chunk(part: str) -> Result[Any] | ContextWindowError:
+            try:
+                return run_extraction(backend, target, compiled, part, options)
+            except ContextWindowError as smaller:
+                return smaller
+
+        size = size_for(compiled, job.text, options, backend.capabilities.reads_prompt)
+        if size is not None:
+            sized = dataclasses.replace(options, chunk_size=size)
+            return drive(chunked_steps(target, compiled, job.text, sized, None), chunk)
         try:
             return run_extraction(backend, target, compiled, job.text, options)
         except ContextWindowError as exc:
-            steps = chunked_steps(target, compiled, job.text, options, exc)
-
-            def chunk(part: str) -> Result[Any] | ContextWindowError:
-                try:
-                    return run_extraction(backend, target, compiled, part, options)
-                except ContextWindowError as smaller:
-                    return smaller
-
-            return drive(steps, chunk)
+            return drive(chunked_steps(target, compiled, job.text, options, exc), chunk)
 
     async def _arun(self, job: Job, prepare: Prepare | None) -> Result[Any]:
         options = with_nearest(job.target, job.compiled, job.text, self._options(job.options))
         backend, target, compiled = self.backend, job.target, job.compiled
         if prepare is not None:
             return await arun_extraction(backend, target, compiled, job.text, options, prepare)
+
+        async def chunk(part: str) -> Result[Any] | ContextWindowError:
+            try:
+                return await arun_extraction(backend, target, compiled, part, options)
+            except ContextWindowError as smaller:
+                return smaller
+
+        size = size_for(compiled, job.text, options, backend.capabilities.reads_prompt)
+        if size is not None:
+            sized = dataclasses.replace(options, chunk_size=size)
+            return await adrive(chunked_steps(target, compiled, job.text, sized, None), chunk)
         try:
             return await arun_extraction(backend, target, compiled, job.text, options)
         except ContextWindowError as exc:
-            steps = chunked_steps(target, compiled, job.text, options, exc)
-
-            async def chunk(part: str) -> Result[Any] | ContextWindowError:
-                try:
-                    return await arun_extraction(backend, target, compiled, part, options)
-                except ContextWindowError as smaller:
-                    return smaller
-
-            return await adrive(steps, chunk)
+            return await adrive(chunked_steps(target, compiled, job.text, options, exc), chunk)
