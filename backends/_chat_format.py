@@ -9,6 +9,7 @@ strategy a server accepted, and ``chat_exchange`` is the request both backends s
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -26,6 +27,8 @@ from ._hosted import Strategy, grammar_safe_schemas, plain_schemas, strict_schem
 CONTENT_STRATEGIES: tuple[Strategy, ...] = ("json_schema", "json_object", "prompt")
 # Request fields a server may refuse (``Profile.optional_fields``); the rest are needed.
 OPTIONAL_FIELDS = ("temperature", "seed", "parallel_tool_calls", "logprobs", "stream_options")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -223,6 +226,11 @@ def chat_exchange(
         answer = yield params
         if isinstance(answer, ProviderFailure):
             if fallback.rejected(answer, strategy):
+                log.info(
+                    "%s refused the %s strategy (HTTP 400): trying the next",
+                    answer.provider,
+                    strategy,
+                )
                 continue
             raise answer
         fallback.working = strategy  # the server takes it: keep it for the next requests

@@ -204,3 +204,38 @@ def test_async_extractions_tell_the_same_and_keep_their_budget(
     spent = extract.Extractor(ScriptedBackend([answer("old"), answer(31)]))
     with pytest.raises(extract.BudgetExceededError):
         asyncio.run(spent.arun(Person, "x", max_total_tokens=49))
+
+
+def test_a_strategy_the_server_refuses_is_logged_with_the_next_one_tried(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    content = {
+        "id": "x",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "m",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": '{"name":"Ada","age":36}'},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+    }
+    replies = [
+        http.Response(400, json={"error": {"message": "tools are not supported"}}),
+        http.Response(200, json=content),
+    ]
+    client = openai.OpenAI(
+        api_key="sk-test",
+        base_url="http://127.0.0.1:9/v1",
+        http_client=http.Client(transport=http.MockTransport(lambda _: replies.pop(0))),
+    )
+    extractor = extract.Extractor(client, model="m", profile="openai-compatible")
+    with caplog.at_level(logging.INFO, logger="extract"):
+        assert extractor.run(Person, "Ada, 36").value.age == 36
+    assert any(
+        "refused the tools strategy (HTTP 400): trying the next" in r.getMessage()
+        for r in caplog.records
+    )
