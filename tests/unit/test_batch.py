@@ -21,6 +21,7 @@ import extract
 from extract.features.batch import ResumableOutput
 from extract.features.batch._ratelimit import LimitedBackend, RateLimit, Reservation
 from tests.batch_fakes import FATES, AsyncFaultyBackend, FaultyBackend, Item
+from tests.fault_counts import record
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,6 +92,8 @@ def test_a_batch_budget_under_faults_still_accounts_for_every_input(
         (i, t) for i, t in inputs if i not in {o.id for o in spent}
     ])  # fmt: skip
     assert sum(o.usage.total_tokens for o in outcomes) <= budget + 8 * concurrency
+    faults = sum(1 for f in fates if f != "ok") + len(spent)
+    record("batch-budget", inputs=len(inputs), faults=faults, accounted=len(outcomes))
 
 
 def test_concurrency_is_honoured_and_input_order_kept() -> None:

@@ -314,3 +314,67 @@ def test_a_json_line_is_one_line_for_every_reader_and_reads_back(value: Any) -> 
     assert json.loads(line) == value
     (read,) = read_json_lines([(line + "\n").encode("utf-8")])  # always encodable
     assert read.problem is None and read.value == value
+
+
+# A table's text cells as users' frames hold them: texts with each fate, and what a
+# column of text should not hold (nulls, NaN, numbers, bytes).
+CELLS = st.one_of(
+    st.sampled_from(["doc 1 ok", "doc 2 invalid", "doc 3 crash", "doc 4 provider", "doc 5 ok"]),
+    st.sampled_from([None, float("nan"), 7, b"doc 6 ok", ""]),
+)
+
+
+@given(cells=st.lists(CELLS, max_size=25), kind=st.sampled_from(["pandas", "polars", "arrow"]))
+def test_every_row_of_a_damaged_frame_is_one_value_or_one_error(
+    cells: list[Any], kind: str
+) -> None:
+    """run_many over a pandas or polars frame or an Arrow table with damaged text cells:
+    each row comes out once, in order, a bad cell as that row's InputError."""
+    from tests.batch_fakes import FaultyBackend, Item
+
+    columns = {"id": [f"r{i}" for i in range(len(cells))], "text": cells}
+    frame = _frame(kind, columns)
+    if frame is None:
+        return  # a cell mix the library itself cannot build a table from: not our input
+    outcomes = list(
+        extract.Extractor(FaultyBackend()).run_many(Item, frame, max_retries=0, concurrency=3)
+    )
+    assert [o.id for o in outcomes] == columns["id"]
+    held = _texts(kind, frame)  # what the table holds (a library may have cast a cell)
+    bad = 0
+    for cell, outcome in zip(held, outcomes, strict=True):
+        if not isinstance(cell, str) or not cell:
+            assert not outcome.ok
+            bad += 1
+        if isinstance(cell, str) and cell.endswith("ok"):
+            assert outcome.ok, outcome.error
+    record("frame-fuzz", inputs=len(cells), faults=bad, accounted=len(outcomes))
+
+
+def _texts(kind: str, frame: Any) -> list[Any]:
+    if kind == "arrow":
+        return list(frame.column("text").to_pylist())
+    return list(frame["text"].to_list())
+
+
+def _frame(kind: str, columns: dict[str, list[Any]]) -> Any:
+    try:
+        if kind == "pandas":
+            import pandas
+
+            return pandas.DataFrame(columns)
+        if kind == "polars":
+            import polars
+
+            return polars.DataFrame(columns, strict=False)
+        import pyarrow
+
+        return pyarrow.table(columns)
+    except (TypeError, ValueError, OverflowError, ArithmeticError) as exc:
+        if type(exc).__module__.split(".")[0] in ("pyarrow", "polars", "pandas", "builtins"):
+            return None
+        raise
+    except Exception as exc:  # the libraries' own errors for a mix they cannot type
+        if type(exc).__module__.split(".")[0] in ("pyarrow", "polars"):
+            return None
+        raise
