@@ -23,6 +23,8 @@ from typing import Any
 import httpx
 import litellm
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
 import extract
@@ -622,3 +624,17 @@ def test_without_litellm_the_error_names_the_extra(monkeypatch: pytest.MonkeyPat
     for name in (f"litellm:{GEMINI}", GEMINI):
         with pytest.raises(extract.ModelLoadError, match=r"structured-extract\[litellm\]"):
             extract.Extractor(name)
+
+
+@given(st.text(min_size=1, max_size=30).filter(lambda s: s.strip() and not s.endswith(".gguf")))
+def test_provider_strings_parse_by_their_prefix_alone(name: str) -> None:
+    from extract.api._extractor import _provider_model
+
+    assert _provider_model(f"openai/{name}") == ("openai", name)
+    assert _provider_model(f"anthropic/{name}") == ("anthropic", name)
+    assert _provider_model(f"gemini/{name}") == ("litellm", f"gemini/{name}")
+    assert _provider_model(f"no-such-provider/{name}") is None
+    assert _provider_model(f"Gemini/{name}") is None  # providers are lower case
+    assert _provider_model(f"gemini/{name}.gguf") is None  # a model file's name
+    if "/" not in name:
+        assert _provider_model(name) is None
