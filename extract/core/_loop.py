@@ -60,7 +60,7 @@ class Options:
     chunking: str = "size"
     chunk_size: int | None = None
     chunk_overlap: int = 200
-    max_chunks: int = 64
+    max_chunks: int = 256
     # What the system prompt shows of the target: the JSON Schema, or a field list
     # (names, types, descriptions) at about 40% of its tokens (see docs/benchmarks/speed.md
     # for what each scores).

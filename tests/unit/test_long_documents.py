@@ -21,6 +21,7 @@ from extract.core._long import CHUNK_SIZE
 from extract.core.grounding import Quote
 
 NAME = re.compile(r"\bName\d+\b")
+LONG = max(6000, 3 * CHUNK_SIZE)  # characters: several default chunks, several of 800
 
 
 class Entity(BaseModel):
@@ -83,7 +84,7 @@ def names_in(text: str) -> list[str]:
 
 
 def test_a_list_targets_long_text_is_read_in_chunks_though_it_fits() -> None:
-    text = long_text(3 * CHUNK_SIZE)
+    text = long_text(LONG)
     reader = Reader()
     result = extract.Extractor(reader).run(People, text, max_retries=0)
     assert not reader.refused  # the whole text would have fitted
@@ -98,7 +99,7 @@ def test_a_list_targets_long_text_is_read_in_chunks_though_it_fits() -> None:
 
 
 def test_a_root_list_is_read_in_chunks_too_and_asynchronously() -> None:
-    text = long_text(3 * CHUNK_SIZE)
+    text = long_text(LONG)
     reader = Reader()
     result = asyncio.run(extract.Extractor(reader).arun(list[Entity], text, max_retries=0))
     assert len(reader.documents) >= 3 and all(len(d) <= CHUNK_SIZE for d in reader.documents)
@@ -121,7 +122,7 @@ def test_a_short_text_a_target_without_lists_and_a_stream_read_the_text_whole() 
     reader = Reader()
     extract.Extractor(reader).run(People, short)
     assert reader.documents == [short]
-    text = long_text(3 * CHUNK_SIZE)
+    text = long_text(LONG)
     reader = Reader()
     assert extract.Extractor(reader).run(Headline, text).value.title == text[:20]
     assert reader.documents == [text]
@@ -132,14 +133,14 @@ def test_a_short_text_a_target_without_lists_and_a_stream_read_the_text_whole() 
 
 
 def test_a_model_that_does_not_read_the_prompt_reads_the_text_whole() -> None:
-    text = long_text(3 * CHUNK_SIZE)
+    text = long_text(LONG)
     student = Reader(reads_prompt=False)
     extract.Extractor(student).run(People, text)
     assert student.documents == [text]
 
 
 def test_chunking_overflow_reads_the_text_whole_until_the_context_refuses_it() -> None:
-    text = long_text(3 * CHUNK_SIZE)
+    text = long_text(LONG)
     reader = Reader()
     result = extract.Extractor(reader).run(People, text, chunking="overflow")
     assert reader.documents == [text]
@@ -152,16 +153,16 @@ def test_chunking_overflow_reads_the_text_whole_until_the_context_refuses_it() -
 
 
 def test_a_chunk_the_context_refuses_is_cut_in_two() -> None:
-    text = long_text(3 * CHUNK_SIZE)
-    small = Reader(window=CHUNK_SIZE // 2)
+    text = long_text(LONG)
+    small = Reader(window=CHUNK_SIZE * 3 // 4)
     result = extract.Extractor(small).run(People, text, max_retries=0)
     assert small.refused and text not in small.refused  # never asked whole
-    assert all(len(d) <= CHUNK_SIZE // 2 for d in small.documents)
+    assert all(len(d) <= CHUNK_SIZE * 3 // 4 for d in small.documents)
     assert sorted(e.text for e in result.value.entities) == names_in(text)
 
 
 def test_a_text_that_needs_more_than_max_chunks_is_cut_into_larger_ones() -> None:
-    text = long_text(3 * CHUNK_SIZE)
+    text = long_text(LONG)
     reader = Reader()
     result = extract.Extractor(reader).run(People, text, max_chunks=2)
     assert len(reader.documents) == 2 and all(len(d) > CHUNK_SIZE for d in reader.documents)
