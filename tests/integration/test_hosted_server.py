@@ -40,8 +40,21 @@ def server_url() -> Iterator[str]:
         yield url
 
 
+_OPENED: list[openai.OpenAI] = []
+
+
+@pytest.fixture(autouse=True)
+def _clients_closed() -> Iterator[None]:
+    """Each test's clients closed after it: a pooled connection left to the garbage
+    collector is an unclosed socket (a ResourceWarning, an error here)."""
+    yield
+    while _OPENED:
+        _OPENED.pop().close()
+
+
 def _extractor(url: str, **options: object) -> extract.Extractor:
     client = openai.OpenAI(api_key="not-needed", base_url=url, timeout=120)
+    _OPENED.append(client)
     return extract.Extractor(client, model="smollm2", retry=RetryPolicy(attempts=2), **options)
 
 
@@ -109,6 +122,7 @@ def test_the_readme_form_for_a_local_server_needs_no_key(
 ) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     extractor = extract.Extractor("openai:smollm2", base_url=server_url, profile="llama-cpp-python")
+    _OPENED.append(extractor.backend._client)  # type: ignore[attr-defined]
     assert isinstance(extractor.extract(Contact, TEXT, max_retries=3), Contact)
 
 
