@@ -3,12 +3,12 @@
 Only targets made of lists can be split this way: a list (``list[Entity]``) or a model
 with list fields (the lists are concatenated, every other field taken from the first
 chunk that gives it). Such a target's text longer than ``chunk_size`` characters
-(``CHUNK_SIZE`` by default) is read in chunks even when it fits the model's context
-(``chunking="size"``): a small model given a whole long text lists a few names from it
+(``CHUNK_SIZE`` by default) can be read in chunks even when it fits the model's context
+(``chunking="size"``, opt-in): a small model given a whole long text lists a few names from it
 and stops; the smaller its chunks, the more of every part it reads (see the
 long-document benchmark). A text that would need more than ``max_chunks`` is cut into
-that many larger chunks. ``chunking="overflow"`` reads a text whole until the context
-refuses it: the choice for a large model that reads long texts well, where every chunk
+that many larger chunks. ``chunking="overflow"``, the default, reads a text whole until
+the context refuses it: the choice for a large model that reads long texts well, where every chunk
 is a call that repeats the instructions, schema and examples. Hosted backends chunk
 like local ones, as a backend does not say how large its model is (a compatible
 server may serve the same small model). A model that does not read the prompt (a
@@ -43,11 +43,10 @@ from ._result import Result, Usage
 log = logging.getLogger(__name__)
 
 _MIN_CHUNK = 200
-# Characters per chunk when a text is read in chunks by size. The embedded model writes
-# a name or two per call whatever a chunk's length, so recall rises as chunks shrink;
-# on the long-document benchmark (docs/benchmarks/grounding.md) 400 reads every fifth
-# of 50,000 characters within 6% of the best, half the gold mentions overall, at 1.4x
-# the calls of 500; 300 reads more at 1.4x the calls again, with lower precision.
+# Characters per chunk when a text is read in chunks by size (``chunking="size"``,
+# opt-in until the long-document benchmark's side-by-side run, ``python -m
+# benchmarks.long_document --compare``, is recorded): the embedded model writes a name or
+# two per call whatever a chunk's length, so recall rises as chunks shrink.
 CHUNK_SIZE = 400
 # When a list target's text is read in chunks: when longer than ``chunk_size`` ("size"),
 # or only when the model's context refuses it whole ("overflow").

@@ -57,7 +57,7 @@ class Options:
     # ``chunk_size`` ("size") or only when the context refuses it whole ("overflow");
     # characters per chunk (None: ``_long.CHUNK_SIZE``, or on overflow from the
     # window), characters shared by neighbouring chunks, and the most chunks to read.
-    chunking: str = "size"
+    chunking: str = "overflow"
     chunk_size: int | None = None
     chunk_overlap: int = 200
     max_chunks: int = 256

@@ -1,5 +1,5 @@
 """A list target's long text is read in chunks even when it fits the context
-(``chunking="size"``, the default); ``chunking="overflow"`` keeps reading it whole
+(``chunking="size"``, opt-in); ``chunking="overflow"``, the default, reads it whole
 until the context refuses it. Other targets, short texts, streams and models that do
 not read the prompt read it whole."""
 
@@ -86,7 +86,7 @@ def names_in(text: str) -> list[str]:
 def test_a_list_targets_long_text_is_read_in_chunks_though_it_fits() -> None:
     text = long_text(LONG)
     reader = Reader()
-    result = extract.Extractor(reader).run(People, text, max_retries=0)
+    result = extract.Extractor(reader).run(People, text, chunking="size", max_retries=0)
     assert not reader.refused  # the whole text would have fitted
     assert len(reader.documents) >= 3
     assert all(len(d) <= CHUNK_SIZE for d in reader.documents)
@@ -101,7 +101,9 @@ def test_a_list_targets_long_text_is_read_in_chunks_though_it_fits() -> None:
 def test_a_root_list_is_read_in_chunks_too_and_asynchronously() -> None:
     text = long_text(LONG)
     reader = Reader()
-    result = asyncio.run(extract.Extractor(reader).arun(list[Entity], text, max_retries=0))
+    result = asyncio.run(
+        extract.Extractor(reader).arun(list[Entity], text, chunking="size", max_retries=0)
+    )
     assert len(reader.documents) >= 3 and all(len(d) <= CHUNK_SIZE for d in reader.documents)
     assert sorted(e.text for e in result.value) == names_in(text)
 
@@ -109,22 +111,24 @@ def test_a_root_list_is_read_in_chunks_too_and_asynchronously() -> None:
 def test_chunk_size_sets_the_size_and_the_length_from_which_a_text_is_cut() -> None:
     text = long_text(2000)
     reader = Reader()
-    result = extract.Extractor(reader).run(People, text, chunk_size=500, chunk_overlap=100)
+    result = extract.Extractor(reader).run(
+        People, text, chunking="size", chunk_size=500, chunk_overlap=100
+    )
     assert len(reader.documents) >= 4 and all(len(d) <= 500 for d in reader.documents)
     assert sorted(e.text for e in result.value.entities) == names_in(text)
     whole = Reader()
-    extract.Extractor(whole).run(People, text, chunk_size=len(text))
+    extract.Extractor(whole).run(People, text, chunking="size", chunk_size=len(text))
     assert whole.documents == [text]
 
 
 def test_a_short_text_a_target_without_lists_and_a_stream_read_the_text_whole() -> None:
     short = long_text(CHUNK_SIZE // 2)
     reader = Reader()
-    extract.Extractor(reader).run(People, short)
+    extract.Extractor(reader).run(People, short, chunking="size")
     assert reader.documents == [short]
     text = long_text(LONG)
     reader = Reader()
-    assert extract.Extractor(reader).run(Headline, text).value.title == text[:20]
+    assert extract.Extractor(reader).run(Headline, text, chunking="size").value.title == text[:20]
     assert reader.documents == [text]
     reader = Reader()
     *_, result = extract.Extractor(reader).stream(People, text)
@@ -135,7 +139,7 @@ def test_a_short_text_a_target_without_lists_and_a_stream_read_the_text_whole() 
 def test_a_model_that_does_not_read_the_prompt_reads_the_text_whole() -> None:
     text = long_text(LONG)
     student = Reader(reads_prompt=False)
-    extract.Extractor(student).run(People, text)
+    extract.Extractor(student).run(People, text, chunking="size")
     assert student.documents == [text]
 
 
@@ -155,7 +159,7 @@ def test_chunking_overflow_reads_the_text_whole_until_the_context_refuses_it() -
 def test_a_chunk_the_context_refuses_is_cut_in_two() -> None:
     text = long_text(LONG)
     small = Reader(window=CHUNK_SIZE * 3 // 4)
-    result = extract.Extractor(small).run(People, text, max_retries=0)
+    result = extract.Extractor(small).run(People, text, chunking="size", max_retries=0)
     assert small.refused and text not in small.refused  # never asked whole
     assert all(len(d) <= CHUNK_SIZE * 3 // 4 for d in small.documents)
     assert sorted(e.text for e in result.value.entities) == names_in(text)
@@ -164,12 +168,12 @@ def test_a_chunk_the_context_refuses_is_cut_in_two() -> None:
 def test_a_text_that_needs_more_than_max_chunks_is_cut_into_larger_ones() -> None:
     text = long_text(LONG)
     reader = Reader()
-    result = extract.Extractor(reader).run(People, text, max_chunks=2)
+    result = extract.Extractor(reader).run(People, text, chunking="size", max_chunks=2)
     assert len(reader.documents) == 2 and all(len(d) > CHUNK_SIZE for d in reader.documents)
     assert sorted(e.text for e in result.value.entities) == names_in(text)
     small = Reader(window=1000)  # the larger chunks do not fit, and halves would be too many
     with pytest.raises(extract.ContextWindowError, match="more than max_chunks=2"):
-        extract.Extractor(small).run(People, text, max_chunks=2)
+        extract.Extractor(small).run(People, text, chunking="size", max_chunks=2)
     assert len(small.refused) == 1 and not small.documents
 
 
@@ -203,7 +207,9 @@ def test_every_name_is_read_once_whatever_the_chunks(
     text = long_text(characters)
     reader = Reader()
     options = {"chunk_size": size, "chunk_overlap": overlap, "max_chunks": 1000}
-    result = extract.Extractor(reader).run(list[Entity], text, max_retries=0, **options)
+    result = extract.Extractor(reader).run(
+        list[Entity], text, chunking="size", max_retries=0, **options
+    )
     assert all(len(d) <= size for d in reader.documents)
     assert sorted(e.text for e in result.value) == names_in(text)
 
@@ -223,7 +229,7 @@ def test_a_plan_by_size_reads_at_most_max_chunks_of_at_least_chunk_size(
     from extract.schemas import compile_schema
 
     text = long_text(characters)[:characters]
-    options = Options(chunk_size=size, chunk_overlap=overlap, max_chunks=most)
+    options = Options(chunking="size", chunk_size=size, chunk_overlap=overlap, max_chunks=most)
     planned = size_for(compile_schema(list[Entity]), text, options)
     if len(text) <= size or most == 1:
         assert planned is None  # one chunk would be the whole text: read whole
