@@ -81,7 +81,11 @@ def row_from_line(line: Mapping[str, Any], seconds: float = 0.0) -> dict[str, An
 def line_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
     """A dataset row back as the JSON line ``extract run`` writes for it."""
     if row.get("error") is not None:
-        return {"id": row["id"], "error": row["error"]}
+        spent = int(row.get("prompt_tokens") or 0), int(row.get("completion_tokens") or 0)
+        if not any(spent):
+            return {"id": row["id"], "error": row["error"]}
+        usage = {"prompt_tokens": spent[0], "completion_tokens": spent[1]}
+        return {"id": row["id"], "error": row["error"], "usage": usage}  # what it spent
     return {
         "id": row["id"],
         "value": json.loads(row["value"]),
