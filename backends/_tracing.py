@@ -10,6 +10,7 @@ next to nothing when no one listens. No prompt or answer text is put on a span.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -48,6 +49,14 @@ def provider_and_model(backend_name: str) -> tuple[str, str]:
     return provider, model.split("@", 1)[0]
 
 
+@functools.cache
+def _tracer() -> Any:
+    """One tracer per process: OpenTelemetry's proxy, which follows a tracer provider
+    set up after it was made, so looking it up on every call would only cost time."""
+    assert _trace is not None
+    return _trace.get_tracer("extract")
+
+
 @contextlib.contextmanager
 def span(name: str, attributes: Attributes, *, client: bool = False) -> Iterator[Any]:
     """A span around the block (current, so spans inside nest under it), or a stand-in.
@@ -55,7 +64,7 @@ def span(name: str, attributes: Attributes, *, client: bool = False) -> Iterator
     if _trace is None:
         yield NO_SPAN
         return
-    tracer = _trace.get_tracer("extract")
+    tracer = _tracer()
     kind = _trace.SpanKind.CLIENT if client else _trace.SpanKind.INTERNAL
     with tracer.start_as_current_span(name, kind=kind, attributes=dict(attributes)) as current:
         try:
